@@ -1,0 +1,59 @@
+/**
+ * esbuild settings for the single-file executables: CommonJS (so that they can also become Node
+ * single executables), minified, with what a bundle cannot follow made self-contained.
+ *
+ * etcd3 reads its .proto files from disk when imported (`${__dirname}/../proto/rpc.proto`); the
+ * bundle inlines them as a protobuf JSON descriptor instead.
+ */
+import { chmodSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const LOAD_PROTO = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
+
+let etcdDescriptor: string | undefined;
+
+function inlineEtcdProtos(): Plugin {
+  etcdDescriptor ??= JSON.stringify(
+    protobuf.loadSync(join(dirname(require.resolve('etcd3/package.json')), 'proto/rpc.proto')).toJSON(),
+  );
+  const descriptor = etcdDescriptor;
+  return {
+    name: 'inline-etcd3-protos',
+    setup(b) {
+      b.onLoad({ filter: /etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        if (!LOAD_PROTO.test(source))
+          throw new Error(`etcd3 no longer loads rpc.proto as expected: ${args.path}`);
+        return {
+          contents: source.replace(LOAD_PROTO, `(0, proto_loader_1.fromJSON)(${descriptor},`),
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/** Bundles `entry` into the executable `outfile`. */
+export async function bundle(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    // ESM dependencies (yargs) call createRequire(import.meta.url); in CommonJS that is this file.
+    banner: {
+      js: "#!/usr/bin/env node\nconst __importMetaUrl = require('url').pathToFileURL(__filename).href;",
+    },
+    define: { 'import.meta.url': '__importMetaUrl' },
+    plugins: [inlineEtcdProtos()],
+  });
+  chmodSync(outfile, 0o755);
+}

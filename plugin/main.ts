@@ -1,0 +1,6 @@
+/** The kubectl-etcd executable. */
+import { run } from './run.js';
+
+void run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
