@@ -1065,6 +1065,11 @@ export const etcdclusterCrd: CustomResourceDefinition = {
                         "version": {
                           "description": "The etcd version this member runs.",
                           "type": "string"
+                        },
+                        "unhealthySince": {
+                          "description": "When the member was first seen unhealthy, absent while it is healthy; a member unhealthy for longer than the operator's replacement delay is replaced while quorum holds.",
+                          "type": "string",
+                          "format": "date-time"
                         }
                       }
                     }

@@ -549,4 +549,8 @@ export interface MemberStatus {
    * The etcd version this member runs.
    */
   version?: string;
+  /**
+   * When the member was first seen unhealthy, absent while it is healthy; a member unhealthy for longer than the operator's replacement delay is replaced while quorum holds.
+   */
+  unhealthySince?: string;
 }

@@ -787,6 +787,10 @@ export const validateEtcdClusterSchema: Record<string, unknown> = {
               },
               "version": {
                 "type": "string"
+              },
+              "unhealthySince": {
+                "type": "string",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
               }
             },
             "additionalProperties": false

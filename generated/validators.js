@@ -1396,7 +1396,7 @@ return errors === 0;
 }
 
 export const validateEtcdCluster = validate11;
-const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
+const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"},"unhealthySince":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
 const func23 = Object.prototype.hasOwnProperty;
 const pattern10 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
 const pattern11 = new RegExp("^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$", "u");
@@ -3723,7 +3723,7 @@ vErrors.push(err179);
 errors++;
 }
 for(const key26 in data87){
-if(!((((((((key26 === "name") || (key26 === "id")) || (key26 === "peerURL")) || (key26 === "clientURL")) || (key26 === "isLeader")) || (key26 === "isLearner")) || (key26 === "healthy")) || (key26 === "version"))){
+if(!(func23.call(schema12.properties.status.properties.members.items.properties, key26))){
 const err180 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err180];
@@ -3843,9 +3843,11 @@ vErrors.push(err189);
 errors++;
 }
 }
-}
-else {
-const err190 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data87.unhealthySince !== undefined){
+let data96 = data87.unhealthySince;
+if(typeof data96 === "string"){
+if(!pattern3.test(data96)){
+const err190 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3855,9 +3857,8 @@ vErrors.push(err190);
 errors++;
 }
 }
-}
 else {
-const err191 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err191 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3867,15 +3868,9 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data78.conditions !== undefined){
-let data96 = data78.conditions;
-if(Array.isArray(data96)){
-const len2 = data96.length;
-for(let i2=0; i2<len2; i2++){
-let data97 = data96[i2];
-if(data97 && typeof data97 == "object" && !Array.isArray(data97)){
-if(data97.type === undefined){
-const err192 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+else {
+const err192 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3884,8 +3879,10 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(data97.status === undefined){
-const err193 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+}
+else {
+const err193 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3894,8 +3891,16 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data97.lastTransitionTime === undefined){
-const err194 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+if(data78.conditions !== undefined){
+let data97 = data78.conditions;
+if(Array.isArray(data97)){
+const len2 = data97.length;
+for(let i2=0; i2<len2; i2++){
+let data98 = data97[i2];
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+if(data98.type === undefined){
+const err194 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3904,8 +3909,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data97.reason === undefined){
-const err195 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(data98.status === undefined){
+const err195 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3914,8 +3919,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data97.message === undefined){
-const err196 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(data98.lastTransitionTime === undefined){
+const err196 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3924,9 +3929,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-for(const key27 in data97){
-if(!((((((key27 === "type") || (key27 === "status")) || (key27 === "observedGeneration")) || (key27 === "lastTransitionTime")) || (key27 === "reason")) || (key27 === "message"))){
-const err197 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data98.reason === undefined){
+const err197 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3935,12 +3939,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-if(data97.type !== undefined){
-let data98 = data97.type;
-if(typeof data98 === "string"){
-if(func2(data98) > 316){
-const err198 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(data98.message === undefined){
+const err198 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3949,8 +3949,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if(!pattern7.test(data98)){
-const err199 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+for(const key27 in data98){
+if(!((((((key27 === "type") || (key27 === "status")) || (key27 === "observedGeneration")) || (key27 === "lastTransitionTime")) || (key27 === "reason")) || (key27 === "message"))){
+const err199 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3960,8 +3961,11 @@ vErrors.push(err199);
 errors++;
 }
 }
-else {
-const err200 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data98.type !== undefined){
+let data99 = data98.type;
+if(typeof data99 === "string"){
+if(func2(data99) > 316){
+const err200 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3970,11 +3974,8 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-if(data97.status !== undefined){
-let data99 = data97.status;
-if(typeof data99 !== "string"){
-const err201 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern7.test(data99)){
+const err201 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3983,8 +3984,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(!(((data99 === "True") || (data99 === "False")) || (data99 === "Unknown"))){
-const err202 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err202 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3994,10 +3996,10 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data97.observedGeneration !== undefined){
-let data100 = data97.observedGeneration;
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err203 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data98.status !== undefined){
+let data100 = data98.status;
+if(typeof data100 !== "string"){
+const err203 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -4006,9 +4008,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 < 0 || isNaN(data100)){
-const err204 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(!(((data100 === "True") || (data100 === "False")) || (data100 === "Unknown"))){
+const err204 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -4018,12 +4019,10 @@ vErrors.push(err204);
 errors++;
 }
 }
-}
-if(data97.lastTransitionTime !== undefined){
-let data101 = data97.lastTransitionTime;
-if(typeof data101 === "string"){
-if(!pattern3.test(data101)){
-const err205 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(data98.observedGeneration !== undefined){
+let data101 = data98.observedGeneration;
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err205 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -4032,9 +4031,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-else {
-const err206 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 < 0 || isNaN(data101)){
+const err206 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -4044,11 +4043,12 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(data97.reason !== undefined){
-let data102 = data97.reason;
+}
+if(data98.lastTransitionTime !== undefined){
+let data102 = data98.lastTransitionTime;
 if(typeof data102 === "string"){
-if(func2(data102) > 1024){
-const err207 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(!pattern3.test(data102)){
+const err207 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -4057,8 +4057,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-if(func2(data102) < 1){
-const err208 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err208 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -4067,8 +4068,12 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(!pattern9.test(data102)){
-const err209 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+}
+if(data98.reason !== undefined){
+let data103 = data98.reason;
+if(typeof data103 === "string"){
+if(func2(data103) > 1024){
+const err209 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -4077,9 +4082,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-else {
-const err210 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func2(data103) < 1){
+const err210 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -4088,12 +4092,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-}
-if(data97.message !== undefined){
-let data103 = data97.message;
-if(typeof data103 === "string"){
-if(func2(data103) > 32768){
-const err211 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(!pattern9.test(data103)){
+const err211 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -4104,7 +4104,7 @@ errors++;
 }
 }
 else {
-const err212 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err212 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -4114,9 +4114,11 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-else {
-const err213 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data98.message !== undefined){
+let data104 = data98.message;
+if(typeof data104 === "string"){
+if(func2(data104) > 32768){
+const err213 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -4126,9 +4128,8 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
 else {
-const err214 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err214 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -4140,7 +4141,7 @@ errors++;
 }
 }
 else {
-const err215 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err215 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -4152,12 +4153,36 @@ errors++;
 }
 }
 else {
-const err216 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err216 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err216];
 }
 else {
 vErrors.push(err216);
+}
+errors++;
+}
+}
+}
+else {
+const err217 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+}
+else {
+const err218 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
 }
 errors++;
 }

@@ -1,0 +1,45 @@
+/**
+ * What one reconcile pass knows about a cluster: the objects it owns (from the informer caches) and
+ * what etcd itself says. observe.ts fills it; plan.ts and status.ts only read it.
+ */
+import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { EtcdCluster } from '../api/index.js';
+
+/** One etcd member as the member list reports it; IDs are 16 hex digits. */
+export interface EtcdMember {
+  id: string;
+  /** Empty for a learner that has not started yet. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+/** One member's answer to a status request; `healthy: false` when it did not answer. */
+export interface MemberHealth {
+  healthy: boolean;
+  version?: string;
+  isLeader?: boolean;
+  error?: string;
+}
+
+export interface EtcdView {
+  clusterID: string;
+  members: EtcdMember[];
+  leaderID?: string;
+  /** By member ID. */
+  health: Record<string, MemberHealth>;
+}
+
+export interface Observed {
+  cluster: EtcdCluster;
+  now: Date;
+  /** Member pods by name (pod name = member name). */
+  pods: Map<string, V1Pod>;
+  /** Member claims by member name. */
+  claims: Map<string, V1PersistentVolumeClaim>;
+  /** Which of the cluster's Secrets exist, by name. */
+  secrets: Map<string, V1Secret>;
+  /** undefined when no member answered a member list. */
+  etcd?: EtcdView;
+}

@@ -1,0 +1,480 @@
+/**
+ * The EtcdCluster planner: (spec, observed) → what to do now. Pure — every input is an argument —
+ * so that each rule is tested by tables.
+ *
+ * Rules of safety:
+ * - At most one membership change per pass; the next pass re-reads the world.
+ * - No change ever takes the voting members below quorum: a removal must leave a healthy majority.
+ * - A member's data is never conjured: a pod is recreated only over the claim that holds its data;
+ *   a member whose data is gone is removed and replaced by a new learner.
+ * - After the first bootstrap, pods only ever start with initial-cluster-state=existing, so a member
+ *   with an empty data directory can never found a second cluster.
+ */
+import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { EtcdCluster, MemberStatus } from '../api/index.js';
+import {
+  ANNOTATION_INITIAL_CLUSTER,
+  byOrdinal,
+  clusterNames,
+  memberFromPeerURL,
+  memberName,
+  memberOrdinal,
+  peerURL,
+  quorum,
+  type ClusterNames,
+} from './naming.js';
+import type { EtcdMember, Observed } from './observed.js';
+import { initialClusterFlag, memberClaim, memberPod, type MemberStart } from './resources.js';
+
+export interface PlanConfig {
+  /** A started member unhealthy this long is replaced, while quorum holds. */
+  replaceUnhealthyAfterMs: number;
+}
+
+export type ResourceChange =
+  | { kind: 'CreateClaim'; claim: V1PersistentVolumeClaim }
+  | { kind: 'CreatePod'; pod: V1Pod; reason: 'Bootstrap' | 'Join' | 'Restore' }
+  | { kind: 'DeletePod'; name: string; reason: string }
+  | { kind: 'DeleteClaim'; name: string }
+  /** Retain: the claim stays, no longer owned by the cluster. */
+  | { kind: 'ReleaseClaim'; name: string };
+
+export type MembershipChange =
+  /** `then`: the claim and pod of the new member, created once etcd has accepted it. */
+  | { kind: 'AddLearner'; member: string; peerURL: string; then: ResourceChange[] }
+  | { kind: 'Promote'; member: string; id: string }
+  | { kind: 'MoveLeader'; fromId: string; toId: string; from: string; to: string }
+  | { kind: 'Remove'; member: string; id: string; reason: 'ScaleDown' | 'DataLost' | 'Unhealthy' };
+
+export type Situation =
+  | { phase: 'Deleting' }
+  | { phase: 'Paused' }
+  | { phase: 'Creating'; reason: 'Bootstrapping'; message: string }
+  | { phase: 'Running' }
+  | { phase: 'Scaling'; message: string }
+  | { phase: 'Recovering'; reason: 'QuorumLost' | 'MemberLost' | 'MembersUnreachable'; message: string }
+  | { phase: 'Failed'; reason: 'QuorumLostPermanently'; message: string };
+
+export interface Plan {
+  situation: Situation;
+  resources: ResourceChange[];
+  membership?: MembershipChange;
+  /** Members whose health changed, with the time they were first seen unhealthy (undefined: healthy). */
+  unhealthySince: Map<string, string | undefined>;
+  requeueAfterMs: number;
+}
+
+/** Requeue delays: quick while something is moving, a health check interval when steady. */
+export const REQUEUE = { busy: 500, waiting: 2_000, steady: 10_000 } as const;
+
+/** A member as the planner reasons about it, whichever source the membership came from. */
+interface Member {
+  name: string;
+  id?: string;
+  isLearner: boolean;
+  /** Has run at least once: etcd knows its name. A member that never started has no data to lose. */
+  started: boolean;
+  healthy: boolean;
+  isLeader: boolean;
+}
+
+export function plan(observed: Observed, config: PlanConfig): Plan {
+  const { cluster } = observed;
+  const names = clusterNames(cluster);
+  const base = { resources: [], unhealthySince: new Map<string, string | undefined>() };
+
+  if (cluster.metadata.deletionTimestamp) {
+    return {
+      ...base,
+      situation: { phase: 'Deleting' },
+      resources: releaseOrDeleteAllClaims(cluster, observed),
+      requeueAfterMs: REQUEUE.waiting,
+    };
+  }
+  if (cluster.spec.paused) return { ...base, situation: { phase: 'Paused' }, requeueAfterMs: REQUEUE.steady };
+
+  const members = knownMembers(observed, names);
+  if (members === undefined) return planBootstrap(observed, names);
+  const unhealthySince = trackHealth(observed, members);
+  return { ...planRunning(observed, names, members, unhealthySince, config), unhealthySince };
+}
+
+/**
+ * The membership: etcd's own list when a member answered; else the last one recorded in status
+ * (the cluster was bootstrapped but no member answers now); undefined before the first bootstrap.
+ */
+function knownMembers(o: Observed, names: ClusterNames): Member[] | undefined {
+  if (o.etcd) {
+    return o.etcd.members.map((m) => fromEtcd(m, o, names));
+  }
+  if (!o.cluster.status?.clusterID) return undefined;
+  return (o.cluster.status.members ?? []).map((m: MemberStatus) => ({
+    name: m.name,
+    ...(m.id !== undefined ? { id: m.id } : {}),
+    isLearner: m.isLearner ?? false,
+    started: true,
+    healthy: false,
+    isLeader: false,
+  }));
+}
+
+function fromEtcd(m: EtcdMember, o: Observed, names: ClusterNames): Member {
+  const health = o.etcd?.health[m.id];
+  return {
+    name: m.name || memberFromPeerURL(names, m.peerURLs[0] ?? '') || m.id,
+    id: m.id,
+    isLearner: m.isLearner,
+    started: m.name !== '',
+    healthy: health?.healthy ?? false,
+    isLeader: o.etcd?.leaderID === m.id,
+  };
+}
+
+// --- before the first bootstrap ---------------------------------------------------------------
+
+/**
+ * A new cluster's members start together from a static initial cluster: the fastest way to a quorum,
+ * and safe when interrupted, because the set is written on every pod and claim created for it and
+ * re-read from them — a pass after a crash re-creates exactly the missing ones.
+ */
+function planBootstrap(o: Observed, names: ClusterNames): Plan {
+  const tls = o.cluster.spec.security.tls.enabled;
+  const recorded = [...o.pods.values(), ...o.claims.values()]
+    .map((obj) => obj.metadata?.annotations?.[ANNOTATION_INITIAL_CLUSTER])
+    .find((v) => v !== undefined);
+  const initialCluster =
+    recorded ??
+    initialClusterFlag(
+      names,
+      Array.from({ length: o.cluster.spec.size }, (_, i) => memberName(names.cluster, i)),
+      tls,
+    );
+  const bootstrapMembers = initialCluster.split(',').map((pair) => pair.slice(0, pair.indexOf('=')));
+  const start: MemberStart = { initialCluster, state: 'new' };
+
+  const resources: ResourceChange[] = [];
+  for (const member of bootstrapMembers) {
+    resources.push(...memberResources(o, names, member, start, 'Bootstrap'));
+  }
+  const ready = bootstrapMembers.filter((m) => o.pods.get(m)?.status?.podIP).length;
+  return {
+    situation: {
+      phase: 'Creating',
+      reason: 'Bootstrapping',
+      message: `starting ${bootstrapMembers.length} members (${ready} running)`,
+    },
+    resources,
+    unhealthySince: new Map(),
+    requeueAfterMs: REQUEUE.busy,
+  };
+}
+
+/** The claim (when persistent and absent) and pod (when absent) for a member. */
+function memberResources(
+  o: Observed,
+  names: ClusterNames,
+  member: string,
+  start: MemberStart,
+  reason: 'Bootstrap' | 'Join' | 'Restore',
+): ResourceChange[] {
+  const out: ResourceChange[] = [];
+  const persistent = o.cluster.spec.storage.type === 'PersistentVolumeClaim';
+  if (persistent && !o.claims.has(member)) {
+    out.push({
+      kind: 'CreateClaim',
+      claim: memberClaim(o.cluster, names, member, start.state === 'new' ? start.initialCluster : undefined),
+    });
+  }
+  if (!o.pods.has(member))
+    out.push({ kind: 'CreatePod', pod: memberPod(o.cluster, names, member, start), reason });
+  return out;
+}
+
+// --- a bootstrapped cluster -------------------------------------------------------------------
+
+function trackHealth(o: Observed, members: Member[]): Map<string, string | undefined> {
+  const previous = new Map((o.cluster.status?.members ?? []).map((m) => [m.name, m.unhealthySince]));
+  return new Map(
+    members.map((m) => [m.name, m.healthy ? undefined : (previous.get(m.name) ?? o.now.toISOString())]),
+  );
+}
+
+function planRunning(
+  o: Observed,
+  names: ClusterNames,
+  members: Member[],
+  unhealthySince: Map<string, string | undefined>,
+  config: PlanConfig,
+): Omit<Plan, 'unhealthySince'> {
+  const { spec } = o.cluster;
+  const tls = spec.security.tls.enabled;
+  const persistent = spec.storage.type === 'PersistentVolumeClaim';
+  const voters = members.filter((m) => !m.isLearner);
+  const healthyVoters = voters.filter((m) => m.healthy);
+  const byName = new Map(members.map((m) => [m.name, m]));
+
+  const dataLost = (m: Member) =>
+    m.started &&
+    !o.pods.has(m.name) &&
+    (!persistent || !o.claims.has(m.name) || isDeleting(o.claims.get(m.name)));
+
+  // Pods: one per member whose data is there (or who never started and so has none to lose).
+  const joinStart: MemberStart = {
+    initialCluster: initialClusterFlag(names, members.map((m) => m.name).sort(byOrdinal(names.cluster)), tls),
+    state: 'existing',
+  };
+  const resources: ResourceChange[] = [];
+  for (const m of members) {
+    if (!dataLost(m))
+      resources.push(...memberResources(o, names, m.name, joinStart, m.started ? 'Restore' : 'Join'));
+    // etcd refuses to join with an --initial-cluster that differs from the membership; a member that
+    // never started has no data, so its pod is simply made again with the current list.
+    const pod = o.pods.get(m.name);
+    if (!m.started && pod && !isDeleting(pod) && initialClusterOf(pod) !== joinStart.initialCluster) {
+      resources.push({ kind: 'DeletePod', name: m.name, reason: 'the membership changed before it started' });
+    }
+  }
+  // Leftovers of removed members: pods first, then their claims per reclaim policy. Only with a
+  // membership etcd itself reported, never from the status' memory.
+  if (o.etcd) {
+    for (const name of o.pods.keys()) {
+      if (!byName.has(name)) resources.push({ kind: 'DeletePod', name, reason: 'no longer a member' });
+    }
+    for (const name of o.claims.keys()) {
+      if (!byName.has(name) && !o.pods.has(name)) resources.push(claimDisposal(o.cluster, name));
+    }
+  }
+
+  const choice = chooseMembershipChange(o, names, members, {
+    voters,
+    healthyVoters,
+    dataLost,
+    unhealthySince,
+    config,
+  });
+  const busy = resources.length > 0 || choice.membership !== undefined;
+  return {
+    situation: choice.situation,
+    resources,
+    ...(choice.membership ? { membership: choice.membership } : {}),
+    requeueAfterMs: busy || choice.situation.phase !== 'Running' ? REQUEUE.busy : REQUEUE.steady,
+  };
+}
+
+interface Counts {
+  voters: Member[];
+  healthyVoters: Member[];
+  dataLost: (m: Member) => boolean;
+  unhealthySince: Map<string, string | undefined>;
+  config: PlanConfig;
+}
+
+function chooseMembershipChange(
+  o: Observed,
+  names: ClusterNames,
+  members: Member[],
+  c: Counts,
+): { situation: Situation; membership?: MembershipChange } {
+  const size = o.cluster.spec.size;
+  const { voters, healthyVoters } = c;
+  const tls = o.cluster.spec.security.tls.enabled;
+
+  // Quorum: nothing may change membership without it.
+  if (healthyVoters.length < quorum(voters.length)) {
+    const lost = voters.filter(c.dataLost);
+    const recoverable = voters.length - lost.length;
+    if (recoverable < quorum(voters.length)) {
+      return {
+        situation: {
+          phase: 'Failed',
+          reason: 'QuorumLostPermanently',
+          message: `${lost.length} of ${voters.length} voting members lost their data (${lost.map((m) => m.name).join(', ')}); quorum needs ${quorum(voters.length)}: restore from a backup`,
+        },
+      };
+    }
+    return {
+      situation: {
+        phase: 'Recovering',
+        reason: 'QuorumLost',
+        message: `${healthyVoters.length} of ${voters.length} voting members healthy; quorum needs ${quorum(voters.length)}: waiting for members to return`,
+      },
+    };
+  }
+
+  /** Removing `m` leaves a healthy majority of the remaining voters. */
+  const canRemove = (m: Member) => {
+    if (m.isLearner) return true;
+    const healthyAfter = healthyVoters.length - (m.healthy ? 1 : 0);
+    return healthyAfter >= quorum(voters.length - 1);
+  };
+
+  // Members whose data is gone, then members unhealthy for too long, are replaced.
+  const lost = members.find(c.dataLost);
+  if (lost?.id !== undefined) {
+    if (!canRemove(lost)) {
+      return {
+        situation: {
+          phase: 'Recovering',
+          reason: 'MemberLost',
+          message: `${lost.name} lost its data; removing it now would lose quorum`,
+        },
+      };
+    }
+    return {
+      situation: {
+        phase: 'Recovering',
+        reason: 'MemberLost',
+        message: `replacing ${lost.name}: its data is gone`,
+      },
+      membership: { kind: 'Remove', member: lost.name, id: lost.id, reason: 'DataLost' },
+    };
+  }
+  const stale = members.find((m) => {
+    const since = c.unhealthySince.get(m.name);
+    return (
+      m.started &&
+      since !== undefined &&
+      o.now.getTime() - Date.parse(since) >= c.config.replaceUnhealthyAfterMs
+    );
+  });
+  if (stale?.id !== undefined && canRemove(stale) && !stale.isLeader) {
+    return {
+      situation: {
+        phase: 'Recovering',
+        reason: 'MembersUnreachable',
+        message: `replacing ${stale.name}: unhealthy since ${c.unhealthySince.get(stale.name)}`,
+      },
+      membership: { kind: 'Remove', member: stale.name, id: stale.id, reason: 'Unhealthy' },
+    };
+  }
+
+  // A learner joins the voters once it has caught up (the executor retries until then).
+  const learner = members.find((m) => m.isLearner);
+  const total = members.length;
+  if (learner?.id !== undefined && learner.started && total <= size) {
+    return {
+      situation: { phase: 'Scaling', message: `promoting ${learner.name}` },
+      membership: { kind: 'Promote', member: learner.name, id: learner.id },
+    };
+  }
+
+  if (learner && total <= size) {
+    return { situation: { phase: 'Scaling', message: `waiting for ${learner.name} to start` } };
+  }
+  if (total < size) {
+    if (healthyVoters.length < voters.length) {
+      const down = voters.filter((m) => !m.healthy).map((m) => m.name);
+      return {
+        situation: {
+          phase: 'Recovering',
+          reason: 'MembersUnreachable',
+          message: `waiting for ${down.join(', ')} before adding a member`,
+        },
+      };
+    }
+    const next = memberName(names.cluster, nextOrdinal(o, names, members));
+    const start: MemberStart = {
+      initialCluster: initialClusterFlag(
+        names,
+        [...members.map((m) => m.name), next].sort(byOrdinal(names.cluster)),
+        tls,
+      ),
+      state: 'existing',
+    };
+    return {
+      situation: { phase: 'Scaling', message: `adding ${next} (${total} of ${size} members)` },
+      membership: {
+        kind: 'AddLearner',
+        member: next,
+        peerURL: peerURL(names, next, tls),
+        then: memberResources(o, names, next, start, 'Join'),
+      },
+    };
+  }
+
+  if (total > size) {
+    const victim = scaleDownVictim(names, members);
+    if (!canRemove(victim)) {
+      return {
+        situation: { phase: 'Scaling', message: `waiting: removing ${victim.name} now would lose quorum` },
+      };
+    }
+    if (victim.isLeader) {
+      const successor = healthyVoters
+        .filter((m) => m !== victim)
+        .sort((a, b) => byOrdinal(names.cluster)(a.name, b.name))[0];
+      if (successor?.id === undefined || victim.id === undefined) {
+        return {
+          situation: {
+            phase: 'Scaling',
+            message: `waiting for a healthy member to take leadership from ${victim.name}`,
+          },
+        };
+      }
+      return {
+        situation: {
+          phase: 'Scaling',
+          message: `moving leadership from ${victim.name} to ${successor.name} before removing it`,
+        },
+        membership: {
+          kind: 'MoveLeader',
+          fromId: victim.id,
+          toId: successor.id,
+          from: victim.name,
+          to: successor.name,
+        },
+      };
+    }
+    return {
+      situation: { phase: 'Scaling', message: `removing ${victim.name} (${total} of ${size} members)` },
+      membership: { kind: 'Remove', member: victim.name, id: victim.id ?? '', reason: 'ScaleDown' },
+    };
+  }
+
+  if (healthyVoters.length < voters.length) {
+    const down = voters.filter((m) => !m.healthy).map((m) => m.name);
+    return {
+      situation: {
+        phase: 'Recovering',
+        reason: 'MembersUnreachable',
+        message: `${down.join(', ')} unhealthy`,
+      },
+    };
+  }
+  return { situation: { phase: 'Running' } };
+}
+
+/** Learners first, then unhealthy members, then the highest ordinal (numerically). */
+function scaleDownVictim(names: ClusterNames, members: Member[]): Member {
+  const rank = (m: Member) => (m.isLearner ? 0 : m.healthy ? 2 : 1);
+  const sorted = [...members].sort((a, b) => rank(a) - rank(b) || byOrdinal(names.cluster)(b.name, a.name));
+  return sorted[0]!;
+}
+
+/** One past the highest ordinal ever seen on a member, pod or claim, so that no name is reused. */
+function nextOrdinal(o: Observed, names: ClusterNames, members: Member[]): number {
+  const seen = [...members.map((m) => m.name), ...o.pods.keys(), ...o.claims.keys()]
+    .map((n) => memberOrdinal(names.cluster, n))
+    .filter((n): n is number => n !== undefined);
+  return seen.length === 0 ? 0 : Math.max(...seen) + 1;
+}
+
+function claimDisposal(cluster: EtcdCluster, name: string): ResourceChange {
+  return cluster.spec.storage.reclaimPolicy === 'Delete'
+    ? { kind: 'DeleteClaim', name }
+    : { kind: 'ReleaseClaim', name };
+}
+
+/** On deletion, Retain claims are released before garbage collection takes everything owned. */
+function releaseOrDeleteAllClaims(cluster: EtcdCluster, o: Observed): ResourceChange[] {
+  return [...o.claims.keys()].map((name) => claimDisposal(cluster, name));
+}
+
+function initialClusterOf(pod: V1Pod): string | undefined {
+  const flag = pod.spec?.containers[0]?.args?.find((a) => a.startsWith('--initial-cluster='));
+  return flag?.slice('--initial-cluster='.length);
+}
+
+function isDeleting(obj: { metadata?: { deletionTimestamp?: Date | string } } | undefined): boolean {
+  return obj?.metadata?.deletionTimestamp !== undefined;
+}

@@ -1,0 +1,139 @@
+/**
+ * The EtcdCluster status a pass reports: pure, from what was observed and what the plan decided.
+ * Conditions keep their lastTransitionTime while their status does not change.
+ */
+import type { Condition, EtcdClusterStatus, MemberStatus } from '../api/index.js';
+import { compareVersions, parseVersion } from '../api/index.js';
+import { clientURL, clusterNames, memberFromPeerURL, peerURL, quorum, selectorString } from './naming.js';
+import type { Observed } from './observed.js';
+import type { Plan, Situation } from './plan.js';
+
+export function computeStatus(o: Observed, p: Plan): EtcdClusterStatus {
+  const previous = o.cluster.status ?? {};
+  const names = clusterNames(o.cluster);
+  const tls = o.cluster.spec.security.tls.enabled;
+  const members = memberStatuses(o, p, names, tls);
+  const voters = members.filter((m) => !m.isLearner);
+  const healthyVoters = voters.filter((m) => m.healthy).length;
+  const leader = members.find((m) => m.isLeader)?.name;
+  const currentVersion = lowestVersion(members.map((m) => m.version));
+
+  const status: EtcdClusterStatus = {
+    phase: p.situation.phase,
+    observedGeneration: o.cluster.metadata.generation ?? 0,
+    readyReplicas: healthyVoters,
+    selector: selectorString(names),
+    members,
+    conditions: conditions(o, p.situation, voters.length, healthyVoters),
+  };
+  const clusterID = o.etcd?.clusterID ?? previous.clusterID;
+  if (clusterID) status.clusterID = clusterID;
+  if (leader) status.leader = leader;
+  if (currentVersion ?? previous.currentVersion)
+    status.currentVersion = currentVersion ?? previous.currentVersion;
+  return status;
+}
+
+function memberStatuses(
+  o: Observed,
+  p: Plan,
+  names: ReturnType<typeof clusterNames>,
+  tls: boolean,
+): MemberStatus[] {
+  if (!o.etcd) {
+    // No member answered: keep the last known membership, all of it unhealthy.
+    return (o.cluster.status?.members ?? []).map((m) =>
+      withSince({ ...m, healthy: false, isLeader: false }, p),
+    );
+  }
+  return o.etcd.members.map((m) => {
+    const name = m.name || memberFromPeerURL(names, m.peerURLs[0] ?? '') || m.id;
+    const health = o.etcd?.health[m.id];
+    return withSince(
+      {
+        name,
+        id: m.id,
+        peerURL: m.peerURLs[0] ?? peerURL(names, name, tls),
+        clientURL: m.clientURLs[0] ?? clientURL(names, name, tls),
+        isLeader: o.etcd?.leaderID === m.id,
+        isLearner: m.isLearner,
+        healthy: health?.healthy ?? false,
+        ...(health?.version ? { version: health.version } : {}),
+      },
+      p,
+    );
+  });
+}
+
+function withSince(m: MemberStatus, p: Plan): MemberStatus {
+  const { unhealthySince: _, ...rest } = m;
+  const since = p.unhealthySince.get(m.name);
+  return since === undefined ? rest : { ...rest, unhealthySince: since };
+}
+
+function lowestVersion(versions: (string | undefined)[]): string | undefined {
+  const parsed = versions.filter((v): v is string => v !== undefined && parseVersion(v) !== undefined);
+  return parsed.sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0];
+}
+
+type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+function conditions(o: Observed, s: Situation, voters: number, healthy: number): Condition[] {
+  const generation = o.cluster.metadata.generation ?? 0;
+  const available: ConditionInput =
+    voters > 0 && healthy >= quorum(voters)
+      ? {
+          type: 'Available',
+          status: 'True',
+          reason: 'QuorumHealthy',
+          message: `${healthy} of ${voters} voting members healthy`,
+        }
+      : {
+          type: 'Available',
+          status: 'False',
+          reason: voters === 0 ? 'NoMembers' : 'QuorumLost',
+          message: `${healthy} of ${voters} voting members healthy`,
+        };
+
+  const progressing: ConditionInput =
+    s.phase === 'Creating' || s.phase === 'Scaling'
+      ? {
+          type: 'Progressing',
+          status: 'True',
+          reason: s.phase === 'Creating' ? s.reason : 'Scaling',
+          message: s.message,
+        }
+      : s.phase === 'Recovering'
+        ? { type: 'Progressing', status: 'True', reason: s.reason, message: s.message }
+        : {
+            type: 'Progressing',
+            status: 'False',
+            reason: s.phase === 'Running' ? 'Settled' : s.phase,
+            message: `phase ${s.phase}`,
+          };
+
+  const degraded: ConditionInput =
+    s.phase === 'Failed' || s.phase === 'Recovering'
+      ? { type: 'Degraded', status: 'True', reason: s.reason, message: s.message }
+      : healthy < voters
+        ? {
+            type: 'Degraded',
+            status: 'True',
+            reason: 'MembersUnhealthy',
+            message: `${voters - healthy} of ${voters} voting members unhealthy`,
+          }
+        : {
+            type: 'Degraded',
+            status: 'False',
+            reason: 'AllMembersHealthy',
+            message: 'every member is healthy',
+          };
+
+  const previous = new Map((o.cluster.status?.conditions ?? []).map((c) => [c.type, c]));
+  return [available, progressing, degraded].map((c) => {
+    const before = previous.get(c.type);
+    const lastTransitionTime =
+      before && before.status === c.status ? before.lastTransitionTime : o.now.toISOString();
+    return { ...c, observedGeneration: generation, lastTransitionTime };
+  });
+}
