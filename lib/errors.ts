@@ -57,6 +57,36 @@ export class ConflictError extends EtcdOperatorError {
   override name = 'ConflictError';
 }
 
+/** A create found the name taken (HTTP 409, reason AlreadyExists): a ConflictError that re-reading will not fix. */
+export class AlreadyExistsError extends ConflictError {
+  override name = 'AlreadyExistsError';
+}
+
+/** The resourceVersion asked for is older than the server keeps (HTTP 410): list again. */
+export class GoneError extends EtcdOperatorError {
+  override name = 'GoneError';
+}
+
+/** The API server refused a request for a reason no other class names (400, 405, 415, …). */
+export class ApiError extends EtcdOperatorError {
+  override name = 'ApiError';
+  constructor(
+    message: string,
+    /** The HTTP status code. */
+    readonly code: number,
+    /** The `reason` of the server's Status (BadRequest, MethodNotAllowed, …), when it sent one. */
+    readonly reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** This process no longer holds the leader-election lease; whatever it was reconciling must stop. */
+export class LeadershipLostError extends EtcdOperatorError {
+  override name = 'LeadershipLostError';
+}
+
 /** The caller may not do this (HTTP 401/403). */
 export class ForbiddenError extends EtcdOperatorError {
   override name = 'ForbiddenError';
@@ -75,6 +105,21 @@ export class InterruptedError extends EtcdOperatorError {
 /** A failure that retrying cannot fix; a controller records it and does not requeue. */
 export class TerminalError extends EtcdOperatorError {
   override name = 'TerminalError';
+}
+
+/** A certificate or key is malformed or unusable. The message never contains key material. */
+export class CertificateError extends EtcdOperatorError {
+  override name = 'CertificateError';
+}
+
+/** A learner cannot be promoted yet: it has not caught up with the leader's log. Retry later. */
+export class LearnerNotInSyncError extends EtcdOperatorError {
+  override name = 'LearnerNotInSyncError';
+}
+
+/** A snapshot file or stream failed its integrity check (size or SHA-256 trailer). */
+export class SnapshotIntegrityError extends EtcdOperatorError {
+  override name = 'SnapshotIntegrityError';
 }
 
 /** True for a NotFoundError anywhere in the `cause` chain. */

@@ -5,4 +5,6 @@
  */
 export * from './api/index.js';
 export * from './errors.js';
+export * from './etcd/index.js';
+export * from './tls/index.js';
 export { VERSION } from './version.js';
