@@ -9,9 +9,10 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
-import protobuf from 'protobufjs';
-
+import type * as Protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
+// The descriptor is read by @grpc/proto-loader, so it is made by the protobufjs that loader uses.
+const protobuf = createRequire(require.resolve('@grpc/proto-loader'))('protobufjs') as typeof Protobuf;
 const LOAD_PROTO = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`,/;
 
 let etcdDescriptor: string | undefined;
