@@ -23,6 +23,7 @@ import {
   quorum,
   type ClusterNames,
 } from './naming.js';
+import { planClusterCertificates, planRenewal, type Reissue } from '../tls/index.js';
 import type { EtcdMember, Observed } from './observed.js';
 import { initialClusterFlag, memberClaim, memberPod, type MemberStart } from './resources.js';
 
@@ -46,10 +47,16 @@ export type MembershipChange =
   | { kind: 'MoveLeader'; fromId: string; toId: string; from: string; to: string }
   | { kind: 'Remove'; member: string; id: string; reason: 'ScaleDown' | 'DataLost' | 'Unhealthy' };
 
+/** Certificates to make before anything else this pass (issuer Operator only). */
+export interface CertificateWork {
+  createCA: boolean;
+  reissue: Reissue[];
+}
+
 export type Situation =
   | { phase: 'Deleting' }
   | { phase: 'Paused' }
-  | { phase: 'Creating'; reason: 'Bootstrapping'; message: string }
+  | { phase: 'Creating'; reason: 'Bootstrapping' | 'WaitingForSecrets'; message: string }
   | { phase: 'Running' }
   | { phase: 'Scaling'; message: string }
   | { phase: 'Recovering'; reason: 'QuorumLost' | 'MemberLost' | 'MembersUnreachable'; message: string }
@@ -57,6 +64,9 @@ export type Situation =
 
 export interface Plan {
   situation: Situation;
+  certificates?: CertificateWork;
+  /** Certificate problems the operator cannot fix itself (a provided Secret, an expiring CA). */
+  certificateProblems: string[];
   resources: ResourceChange[];
   membership?: MembershipChange;
   /** Members whose health changed, with the time they were first seen unhealthy (undefined: healthy). */
@@ -78,10 +88,17 @@ interface Member {
   isLeader: boolean;
 }
 
+/** Everything a plan says but for its certificates, which plan() adds to whichever path it took. */
+type CorePlan = Omit<Plan, 'certificates' | 'certificateProblems'>;
+
 export function plan(observed: Observed, config: PlanConfig): Plan {
   const { cluster } = observed;
   const names = clusterNames(cluster);
-  const base = { resources: [], unhealthySince: new Map<string, string | undefined>() };
+  const base = {
+    resources: [],
+    certificateProblems: [],
+    unhealthySince: new Map<string, string | undefined>(),
+  };
 
   if (cluster.metadata.deletionTimestamp) {
     return {
@@ -93,10 +110,75 @@ export function plan(observed: Observed, config: PlanConfig): Plan {
   }
   if (cluster.spec.paused) return { ...base, situation: { phase: 'Paused' }, requeueAfterMs: REQUEUE.steady };
 
+  const tls = planTls(observed, names);
   const members = knownMembers(observed, names);
-  if (members === undefined) return planBootstrap(observed, names);
-  const unhealthySince = trackHealth(observed, members);
-  return { ...planRunning(observed, names, members, unhealthySince, config), unhealthySince };
+  let core: CorePlan;
+  if (members !== undefined) {
+    const unhealthySince = trackHealth(observed, members);
+    core = { ...planRunning(observed, names, members, unhealthySince, config), unhealthySince };
+  } else if (tls.missingProvided.length > 0) {
+    core = waitForSecrets(tls.missingProvided);
+  } else {
+    core = planBootstrap(observed, names);
+  }
+  const renewIn = tls.nextRenewal
+    ? Math.max(0, tls.nextRenewal.getTime() - observed.now.getTime())
+    : Infinity;
+  return {
+    ...core,
+    ...(tls.work ? { certificates: tls.work } : {}),
+    certificateProblems: tls.problems,
+    requeueAfterMs: Math.min(core.requeueAfterMs, renewIn),
+  };
+}
+
+interface TlsDecision {
+  work?: CertificateWork;
+  problems: string[];
+  /** Provided Secrets that do not exist: pods cannot start without them. */
+  missingProvided: string[];
+  nextRenewal?: Date;
+}
+
+/** What the cluster's certificates need: made or renewed by the operator, or reported. */
+function planTls(o: Observed, names: ClusterNames): TlsDecision {
+  const certs = planClusterCertificates(o.cluster, {
+    name: names.cluster,
+    namespace: names.namespace,
+    peerServiceName: names.peerService,
+    clientServiceName: names.clientService,
+  });
+  if (!certs) return { problems: [], missingProvided: [] };
+  const renewal = planRenewal(certs, [...o.secrets.values()], o.now);
+  const next = renewal.nextRenewal ? { nextRenewal: renewal.nextRenewal } : {};
+  if (certs.issuer === 'Provided') {
+    return {
+      problems: renewal.reissue.map((r) => r.message),
+      missingProvided: renewal.reissue.filter((r) => r.reason === 'Missing').map((r) => r.secretName),
+      ...next,
+    };
+  }
+  const caStatus = renewal.ca?.status;
+  // A malformed or expiring CA cannot be fixed by reissuing leaves: rotation is a separate procedure.
+  if (caStatus === 'Malformed' || caStatus === 'Expiring') {
+    return { problems: [renewal.ca?.message ?? 'the CA is unusable'], missingProvided: [], ...next };
+  }
+  const createCA = caStatus === 'Missing';
+  const work = createCA || renewal.reissue.length > 0 ? { work: { createCA, reissue: renewal.reissue } } : {};
+  return { ...work, problems: [], missingProvided: [], ...next };
+}
+
+function waitForSecrets(missing: string[]): CorePlan {
+  return {
+    situation: {
+      phase: 'Creating',
+      reason: 'WaitingForSecrets',
+      message: `waiting for Secrets ${missing.join(', ')}`,
+    },
+    resources: [],
+    unhealthySince: new Map(),
+    requeueAfterMs: REQUEUE.waiting,
+  };
 }
 
 /**
@@ -137,7 +219,7 @@ function fromEtcd(m: EtcdMember, o: Observed, names: ClusterNames): Member {
  * and safe when interrupted, because the set is written on every pod and claim created for it and
  * re-read from them — a pass after a crash re-creates exactly the missing ones.
  */
-function planBootstrap(o: Observed, names: ClusterNames): Plan {
+function planBootstrap(o: Observed, names: ClusterNames): CorePlan {
   const tls = o.cluster.spec.security.tls.enabled;
   const recorded = [...o.pods.values(), ...o.claims.values()]
     .map((obj) => obj.metadata?.annotations?.[ANNOTATION_INITIAL_CLUSTER])
@@ -205,7 +287,7 @@ function planRunning(
   members: Member[],
   unhealthySince: Map<string, string | undefined>,
   config: PlanConfig,
-): Omit<Plan, 'unhealthySince'> {
+): Omit<CorePlan, 'unhealthySince'> {
   const { spec } = o.cluster;
   const tls = spec.security.tls.enabled;
   const persistent = spec.storage.type === 'PersistentVolumeClaim';

@@ -24,7 +24,7 @@ export function computeStatus(o: Observed, p: Plan): EtcdClusterStatus {
     readyReplicas: healthyVoters,
     selector: selectorString(names),
     members,
-    conditions: conditions(o, p.situation, voters.length, healthyVoters),
+    conditions: conditions(o, p, voters.length, healthyVoters),
   };
   const clusterID = o.etcd?.clusterID ?? previous.clusterID;
   if (clusterID) status.clusterID = clusterID;
@@ -78,62 +78,68 @@ function lowestVersion(versions: (string | undefined)[]): string | undefined {
 
 type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
-function conditions(o: Observed, s: Situation, voters: number, healthy: number): Condition[] {
-  const generation = o.cluster.metadata.generation ?? 0;
-  const available: ConditionInput =
-    voters > 0 && healthy >= quorum(voters)
-      ? {
-          type: 'Available',
-          status: 'True',
-          reason: 'QuorumHealthy',
-          message: `${healthy} of ${voters} voting members healthy`,
-        }
-      : {
-          type: 'Available',
-          status: 'False',
-          reason: voters === 0 ? 'NoMembers' : 'QuorumLost',
-          message: `${healthy} of ${voters} voting members healthy`,
-        };
-
-  const progressing: ConditionInput =
-    s.phase === 'Creating' || s.phase === 'Scaling'
-      ? {
-          type: 'Progressing',
-          status: 'True',
-          reason: s.phase === 'Creating' ? s.reason : 'Scaling',
-          message: s.message,
-        }
-      : s.phase === 'Recovering'
-        ? { type: 'Progressing', status: 'True', reason: s.reason, message: s.message }
-        : {
-            type: 'Progressing',
-            status: 'False',
-            reason: s.phase === 'Running' ? 'Settled' : s.phase,
-            message: `phase ${s.phase}`,
-          };
-
-  const degraded: ConditionInput =
-    s.phase === 'Failed' || s.phase === 'Recovering'
-      ? { type: 'Degraded', status: 'True', reason: s.reason, message: s.message }
-      : healthy < voters
-        ? {
-            type: 'Degraded',
-            status: 'True',
-            reason: 'MembersUnhealthy',
-            message: `${voters - healthy} of ${voters} voting members unhealthy`,
-          }
-        : {
-            type: 'Degraded',
-            status: 'False',
-            reason: 'AllMembersHealthy',
-            message: 'every member is healthy',
-          };
-
+function conditions(o: Observed, p: Plan, voters: number, healthy: number): Condition[] {
   const previous = new Map((o.cluster.status?.conditions ?? []).map((c) => [c.type, c]));
-  return [available, progressing, degraded].map((c) => {
+  const computed = [available(voters, healthy), progressing(p.situation), degraded(p, voters, healthy)];
+  return computed.map((c) => {
     const before = previous.get(c.type);
     const lastTransitionTime =
       before && before.status === c.status ? before.lastTransitionTime : o.now.toISOString();
-    return { ...c, observedGeneration: generation, lastTransitionTime };
+    return { ...c, observedGeneration: o.cluster.metadata.generation ?? 0, lastTransitionTime };
   });
+}
+
+/** Available: a healthy majority of voters, so the cluster serves reads and writes. */
+function available(voters: number, healthy: number): ConditionInput {
+  const message = `${healthy} of ${voters} voting members healthy`;
+  if (voters > 0 && healthy >= quorum(voters)) {
+    return { type: 'Available', status: 'True', reason: 'QuorumHealthy', message };
+  }
+  return { type: 'Available', status: 'False', reason: voters === 0 ? 'NoMembers' : 'QuorumLost', message };
+}
+
+/** Progressing: the operator is changing the cluster towards its spec. */
+function progressing(s: Situation): ConditionInput {
+  switch (s.phase) {
+    case 'Creating':
+    case 'Recovering':
+      return { type: 'Progressing', status: 'True', reason: s.reason, message: s.message };
+    case 'Scaling':
+      return { type: 'Progressing', status: 'True', reason: 'Scaling', message: s.message };
+    case 'Running':
+      return {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'Settled',
+        message: 'the cluster matches its spec',
+      };
+    default:
+      return { type: 'Progressing', status: 'False', reason: s.phase, message: `phase ${s.phase}` };
+  }
+}
+
+/** Degraded: something is wrong that the spec did not ask for. */
+function degraded(p: Plan, voters: number, healthy: number): ConditionInput {
+  const s = p.situation;
+  if (s.phase === 'Failed' || s.phase === 'Recovering') {
+    return { type: 'Degraded', status: 'True', reason: s.reason, message: s.message };
+  }
+  if (healthy < voters) {
+    const message = `${voters - healthy} of ${voters} voting members unhealthy`;
+    return { type: 'Degraded', status: 'True', reason: 'MembersUnhealthy', message };
+  }
+  if (p.certificateProblems.length > 0) {
+    return {
+      type: 'Degraded',
+      status: 'True',
+      reason: 'CertificatesInvalid',
+      message: p.certificateProblems.join('; '),
+    };
+  }
+  return {
+    type: 'Degraded',
+    status: 'False',
+    reason: 'AllMembersHealthy',
+    message: 'every member is healthy',
+  };
 }

@@ -374,3 +374,38 @@ t.test('deleting and paused clusters', async (t) => {
   t.same(q.resources, []);
   t.equal(q.membership, undefined);
 });
+
+t.test(
+  'certificates: a new cluster gets a CA and its three certificates before anything starts',
+  async (t) => {
+    const p = plan(observed(cluster()), CONFIG);
+    t.equal(p.certificates?.createCA, true);
+    t.same(
+      p.certificates?.reissue.map((r) => [r.role, r.secretName, r.reason]),
+      [
+        ['peer', 'demo-peer-tls', 'Missing'],
+        ['server', 'demo-server-tls', 'Missing'],
+        ['client', 'demo-client-tls', 'Missing'],
+      ],
+    );
+    t.equal(
+      plan(observed(cluster({ security: { tls: { enabled: false } } })), CONFIG).certificates,
+      undefined,
+    );
+  },
+);
+
+t.test('certificates: provided Secrets that are missing hold the bootstrap and are reported', async (t) => {
+  const c = cluster({
+    security: { tls: { issuer: 'Provided', secrets: { peer: 'p', server: 's', client: 'c' } } },
+  });
+  const p = plan(observed(c), CONFIG);
+  t.match(p.situation, {
+    phase: 'Creating',
+    reason: 'WaitingForSecrets',
+    message: 'waiting for Secrets p, s, c',
+  });
+  t.same(p.resources, [], 'no pod can start without its certificates');
+  t.equal(p.certificates, undefined, 'the operator never writes a provided Secret');
+  t.equal(p.certificateProblems.length, 3);
+});

@@ -42,6 +42,7 @@ function view(healthy: boolean[], versions = ['3.5.9', '3.5.9', '3.5.9']): EtcdV
 const running: Plan = {
   situation: { phase: 'Running' },
   resources: [],
+  certificateProblems: [],
   unhealthySince: new Map(),
   requeueAfterMs: 1,
 };
@@ -110,6 +111,7 @@ t.test('with no member answering, the last membership is kept, unhealthy', async
   const plan: Plan = {
     situation: { phase: 'Recovering', reason: 'QuorumLost', message: 'waiting' },
     resources: [],
+    certificateProblems: [],
     unhealthySince: new Map([['demo-0', '2026-11-26T11:00:00Z']]),
     requeueAfterMs: 1,
   };
@@ -134,6 +136,7 @@ t.test('Failed says what was lost in the Degraded condition', async (t) => {
       message: '2 of 3 voting members lost their data',
     },
     resources: [],
+    certificateProblems: [],
     unhealthySince: new Map(),
     requeueAfterMs: 1,
   };
