@@ -15,3 +15,6 @@ export type { AdmissionHook, AdmissionRequest, AdmissionResponse } from './apise
 export { defaultAdmissionHooks, etcdAdmission } from './apiserver/admission.js';
 export type { FaultInjector, FaultRule } from './apiserver/faults.js';
 export type { RequestLog, RequestRecord, RequestFilter } from './apiserver/request-log.js';
+export { startSandbox } from './sandbox.js';
+export type { Sandbox, SandboxOptions } from './sandbox.js';
+export * from './runtime/index.js';
