@@ -9,7 +9,10 @@ import { compile } from 'json-schema-to-typescript';
 import { GROUP, VERSION, mapSchema, refName, type KindSource, type Sources } from './sources.js';
 import type { JSONSchemaProps } from '../../lib/api/openapi.js';
 
-const IMPORTS = "import type { KubernetesObject, V1Affinity, V1ObjectMeta } from '@kubernetes/client-node';";
+const IMPORTS = [
+  "import type { KubernetesObject, V1Affinity } from '@kubernetes/client-node';",
+  "import type { ObjectMeta } from '../lib/api/wire.js';",
+].join('\n');
 
 export async function generateTypes(
   sources: Sources,
@@ -38,7 +41,7 @@ export async function generateTypes(
 
 /**
  * The kind's root: named after the kind, with its spec and status types named after it too,
- * apiVersion and kind as literals, and metadata as client-node's V1ObjectMeta.
+ * apiVersion and kind as literals, and metadata as the API server sends it (lib/api/wire.ts).
  */
 function rooted(kind: KindSource): JSONSchemaProps {
   const props = kind.schema.properties as Record<string, JSONSchemaProps>;
@@ -51,7 +54,7 @@ function rooted(kind: KindSource): JSONSchemaProps {
       ...props,
       apiVersion: { ...props.apiVersion, 'x-ts-type': `'${GROUP}/${VERSION}'` },
       kind: { ...props.kind, 'x-ts-type': `'${kind.kind}'` },
-      metadata: { 'x-ts-type': 'V1ObjectMeta' },
+      metadata: { 'x-ts-type': 'ObjectMeta' },
       ...named('spec', `${kind.kind}Spec`),
       ...named('status', `${kind.kind}Status`),
     },

@@ -3,7 +3,6 @@
  * (re)issued and why. CA rotation is not done here, only reported: replacing the CA of a running
  * cluster needs every member to trust both CAs for a while, which is the lifecycle's business.
  */
-import type { V1Secret } from '@kubernetes/client-node';
 import { CertificateError } from '../errors.js';
 import type { ClusterCertificatePlan, LeafCertificatePlan, LeafRole } from './cluster-certificates.js';
 import {
@@ -14,7 +13,7 @@ import {
   readCertificate,
   type CertificateInfo,
 } from './pki.js';
-import { readTlsSecret, type TlsMaterial } from './secrets.js';
+import { readTlsSecret, type Secret, type TlsMaterial } from './secrets.js';
 
 export type ReissueReason =
   'Missing' | 'Malformed' | 'KeyMismatch' | 'CAChanged' | 'NamesNotCovered' | 'WrongUsage' | 'Expiring';
@@ -55,7 +54,7 @@ interface ReadCA {
 /** Assesses every certificate of `plan` against the Secrets found (by name) at `now`. */
 export function planRenewal(
   plan: ClusterCertificatePlan,
-  secrets: readonly V1Secret[],
+  secrets: readonly Secret[],
   now: Date,
 ): RenewalPlan {
   const byName = new Map(secrets.map((s) => [s.metadata?.name, s]));
@@ -84,7 +83,7 @@ export function planRenewal(
 
 function assessCA(
   secretName: string,
-  secret: V1Secret | undefined,
+  secret: Secret | undefined,
   renewBeforeMs: number,
   now: Date,
 ): { assessment: CAAssessment; ca?: ReadCA } {
@@ -119,7 +118,7 @@ type LeafResult = { reason: ReissueReason; message: string } | { due?: Date };
 
 function assessLeaf(
   leaf: LeafCertificatePlan,
-  secret: V1Secret | undefined,
+  secret: Secret | undefined,
   plan: ClusterCertificatePlan,
   ca: ReadCA | undefined,
   now: Date,
@@ -172,7 +171,7 @@ function assessLeaf(
 }
 
 /** The Secret's material and certificate, or a one-line problem that quotes none of it. */
-function readMaterial(secret: V1Secret): { material: TlsMaterial; info: CertificateInfo } | string {
+function readMaterial(secret: Secret): { material: TlsMaterial; info: CertificateInfo } | string {
   try {
     const material = readTlsSecret(secret);
     readCertificate(material.caCert); // throws when ca.crt is not a certificate

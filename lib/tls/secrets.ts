@@ -2,7 +2,8 @@
  * Certificates in Secrets of type kubernetes.io/tls: `tls.crt`, `tls.key` and `ca.crt`, base64 in
  * `data`. Builders are pure; labels, annotations and ownerReferences come from the caller.
  */
-import type { V1ObjectMeta, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ObjectMeta, Wire } from '../api/wire.js';
 import { CertificateError } from '../errors.js';
 import type { KeyPair } from './pki.js';
 
@@ -21,8 +22,11 @@ export interface TlsMaterial extends KeyPair {
   caCert: string;
 }
 
+/** A Secret as the API server sends it. */
+export type Secret = Wire<V1Secret>;
+
 /** Metadata the caller decides: labels, annotations, ownerReferences. */
-export type SecretMetadata = Pick<V1ObjectMeta, 'labels' | 'annotations' | 'ownerReferences'>;
+export type SecretMetadata = Pick<ObjectMeta, 'labels' | 'annotations' | 'ownerReferences'>;
 
 /** A kubernetes.io/tls Secret holding `material`. */
 export function buildTlsSecret(
@@ -30,7 +34,7 @@ export function buildTlsSecret(
   namespace: string,
   material: TlsMaterial,
   metadata: SecretMetadata = {},
-): V1Secret {
+): Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -50,7 +54,7 @@ export function buildCaSecret(
   namespace: string,
   ca: KeyPair,
   metadata: SecretMetadata = {},
-): V1Secret {
+): Secret {
   return buildTlsSecret(name, namespace, { ...ca, caCert: ca.cert }, metadata);
 }
 
@@ -58,7 +62,7 @@ export function buildCaSecret(
  * Reads the PEM material of a TLS Secret. Throws a CertificateError naming the Secret and the
  * missing key (never the content) when a key is absent or not PEM.
  */
-export function readTlsSecret(secret: V1Secret): TlsMaterial {
+export function readTlsSecret(secret: Secret): TlsMaterial {
   const name = `${secret.metadata?.namespace ?? ''}/${secret.metadata?.name ?? ''}`;
   const field = (key: string, label: RegExp): string => {
     const value = secret.data?.[key];

@@ -1,4 +1,4 @@
-import type { V1Secret } from '@kubernetes/client-node';
+import type { Secret } from '../../lib/tls/secrets.js';
 import t from 'tap';
 import { parseEtcdCluster } from '../../lib/api/index.js';
 import {
@@ -44,7 +44,7 @@ const [peerPlan, serverPlan, clientPlan] = plan.leaves as [
   LeafCertificatePlan,
 ];
 const ca = issueClusterCA(plan.ca!, issuedAt);
-const leafSecret = (leaf: LeafCertificatePlan, signer: KeyPair = ca, at = issuedAt): V1Secret =>
+const leafSecret = (leaf: LeafCertificatePlan, signer: KeyPair = ca, at = issuedAt): Secret =>
   buildTlsSecret(leaf.secretName, 'prod', issueLeaf(signer, leaf, at));
 const caSecret = buildCaSecret('demo-ca', 'prod', ca);
 const healthy = [caSecret, ...plan.leaves.map((l) => leafSecret(l))];
@@ -100,7 +100,7 @@ t.test('a leaf is checked against the cluster CA, its names, its key and its usa
   const otherKey = issueLeaf(ca, clientPlan, issuedAt);
   const keyMismatch = buildTlsSecret(clientPlan.secretName, 'prod', { ...otherKey, key: ca.key });
   const clientOnlyServer = leafSecret({ ...serverPlan, usages: ['client'] });
-  const cases: [string, V1Secret, string, RegExp][] = [
+  const cases: [string, Secret, string, RegExp][] = [
     ['signed by another CA', leafSecret(peerPlan, otherCA), 'peer CAChanged', /not signed by the cluster CA/],
     ['stale ca.crt', staleBundle, 'server CAChanged', /ca\.crt is not the cluster CA/],
     [
