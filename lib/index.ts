@@ -5,6 +5,7 @@
  */
 export * from './api/index.js';
 export * from './errors.js';
+export * from './kube/index.js';
 export * from './etcd/index.js';
 export * from './tls/index.js';
 export { VERSION } from './version.js';

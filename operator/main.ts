@@ -1,6 +1,5 @@
 /** The etcd-operator executable. */
 import { run } from './run.js';
 
-void run(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+// Exit explicitly: after a lost lease nothing may keep the process (and its reconciles) alive.
+void run(process.argv.slice(2)).then((code) => process.exit(code));

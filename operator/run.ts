@@ -1,28 +1,152 @@
 /**
- * etcd-operator's command line. The controllers are wired in by the reconciler-runtime work; until
- * then the binary only describes itself and refuses to pretend to run.
+ * etcd-operator: wires the lib/kube runtime to the real world — kubeconfig, pino logs on stdout,
+ * Prometheus metrics, probes, leader election and signals — and runs the registered controllers.
+ * Exit codes: 0 after a graceful stop, 1 on a failure (lost lease included), 3 on a usage error.
  */
-import yargs from 'yargs';
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { hostname } from 'node:os';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { hasCause, LeadershipLostError, UsageError } from '../lib/errors.js';
+import {
+  Cache,
+  clientSources,
+  createKubeMetrics,
+  EventRecorder,
+  KubeClient,
+  Manager,
+  systemClock,
+} from '../lib/kube/index.js';
 import { VERSION } from '../lib/version.js';
+import { parseConfig, type OperatorConfig } from './config.js';
+import { controllers as registered, type ControllerFactory } from './controllers.js';
+import { boundPort, closeServers, metricsRoute, probe, serveEndpoints, type Endpoint } from './http.js';
+import { resolveKubeConfig } from './kubeconfig.js';
 
-export async function run(argv: string[]): Promise<number> {
-  let code = 0;
-  await yargs(argv)
-    .scriptName('etcd-operator')
-    .usage(
-      '$0 [options]\n\nRuns etcd clusters on Kubernetes: reconciles EtcdCluster and EtcdBackup resources.',
-    )
-    .version(VERSION)
-    .help()
-    .strict()
-    .fail((message) => {
-      process.stderr.write(`error: ${message}\n`);
-      code = 3;
-    })
-    .command('$0', false, {}, () => {
-      process.stderr.write('error: this build of etcd-operator has no controllers yet\n');
-      code = 1;
-    })
-    .parseAsync();
-  return code;
+const COMPONENT = 'etcd-operator';
+
+export interface RunOptions {
+  /** The controllers to run (the registry in controllers.ts). */
+  controllers?: readonly ControllerFactory[];
+}
+
+export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
+  let config: OperatorConfig | undefined;
+  try {
+    config = await parseConfig(argv, (text) => process.stdout.write(`${text}\n`));
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return hasCause(err, UsageError) ? 3 : 1;
+  }
+  if (!config) return 0;
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: { component: COMPONENT, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // Synchronous: pino's asynchronous stdout was seen to reorder lines written to a pipe, and to
+    // lose the last ones when the process exits right after a lost lease.
+    pino.destination({ dest: 1, sync: true }),
+  );
+  try {
+    return await operate(config, logger, options.controllers ?? registered);
+  } catch (err) {
+    logger.fatal({ err }, 'etcd-operator failed');
+    // Also one line for whoever reads the terminal rather than the JSON log.
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return hasCause(err, UsageError) ? 3 : 1;
+  }
+}
+
+async function operate(
+  config: OperatorConfig,
+  logger: PinoLogger,
+  factories: readonly ControllerFactory[],
+): Promise<number> {
+  const { kubeConfig, source, podNamespace } = resolveKubeConfig(config.kubeconfig, process.env);
+  const client = new KubeClient(kubeConfig, { userAgent: `${COMPONENT}/${VERSION}` });
+  const identity = `${hostname()}_${randomUUID()}`;
+  logger.info(
+    { version: VERSION, server: client.server, kubeconfig: source, namespaces: config.namespaces, identity },
+    'starting',
+  );
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createKubeMetrics(registry);
+  const clock = systemClock;
+  const cache = new Cache({
+    sources: clientSources(client),
+    namespaces: config.namespaces,
+    clock,
+    logger,
+    metrics,
+    resyncPeriodMs: config.syncPeriodMs,
+  });
+  const recorder = new EventRecorder({ client, component: COMPONENT, instance: hostname(), clock, logger });
+  const manager = new Manager({
+    cache,
+    logger,
+    leaderElection: config.leaderElect
+      ? {
+          client,
+          namespace: config.leaderElectionNamespace ?? podNamespace ?? 'default',
+          name: config.leaderElectionId,
+          identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+          clock,
+          logger,
+          metrics,
+        }
+      : undefined,
+  });
+  const deps = { client, cache, recorder, logger, clock, metrics, concurrency: config.concurrency };
+  for (const factory of factories) manager.add(factory(deps));
+
+  const endpoints: Endpoint[] = [];
+  if (config.healthAddr) {
+    endpoints.push({
+      address: config.healthAddr,
+      routes: {
+        '/healthz': probe(() => undefined),
+        '/readyz': probe(() => (manager.ready() ? undefined : 'caches not synced')),
+      },
+    });
+  }
+  if (config.metricsAddr)
+    endpoints.push({ address: config.metricsAddr, routes: { '/metrics': metricsRoute(registry) } });
+  const servers: Server[] = await serveEndpoints(endpoints);
+  logger.info({ ports: servers.map(boundPort) }, 'serving probes and metrics');
+
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'received a signal');
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await manager.run(stop.signal);
+    logger.info({}, 'stopped');
+    return 0;
+  } catch (err) {
+    if (!hasCause(err, LeadershipLostError)) throw err;
+    // controller-runtime's rule: a process that lost the lease exits at once; the caller exits with 1.
+    logger.error({ err }, 'lost the leader-election lease: exiting');
+    return 1;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await closeServers(servers);
+    client.close();
+  }
 }
