@@ -29,6 +29,10 @@ export interface OperatorConfig {
   logLevel: LogLevel;
   concurrency: number;
   syncPeriodMs: number;
+  /** A member unhealthy this long is replaced while quorum holds. */
+  replaceUnhealthyAfterMs: number;
+  /** Tests only: crash the process at this point of a reconcile (see lib/cluster/execute.ts). */
+  failpoint?: 'after-member-add';
 }
 
 export interface Address {
@@ -134,6 +138,12 @@ export async function parseConfig(
         default: '10h',
         describe: 'How often every resource is reconciled anyway',
       },
+      'replace-unhealthy-after': {
+        type: 'string',
+        default: '5m',
+        describe: 'Replace an etcd member unhealthy this long, if quorum holds without it',
+      },
+      failpoint: { choices: ['after-member-add'] as const, hidden: true },
     })
     .env(ENV_PREFIX)
     .strict()
@@ -175,6 +185,8 @@ export async function parseConfig(
     logLevel: args['log-level'] as LogLevel,
     concurrency: args.concurrency,
     syncPeriodMs: duration(args['sync-period'], 'sync-period'),
+    replaceUnhealthyAfterMs: duration(args['replace-unhealthy-after'], 'replace-unhealthy-after'),
+    ...(args.failpoint ? { failpoint: args.failpoint } : {}),
   };
   if (!(config.retryPeriodMs < config.renewDeadlineMs && config.renewDeadlineMs < config.leaseDurationMs)) {
     throw new UsageError('leader election needs --retry-period < --renew-deadline < --lease-duration');

@@ -2,6 +2,7 @@
  * The controllers etcd-operator runs. Each entry builds one Controller from the shared runtime;
  * the EtcdCluster and EtcdBackup controllers are added here as they land.
  */
+import { createEtcdClusterController } from '../lib/cluster/index.js';
 import type {
   Cache,
   Clock,
@@ -22,8 +23,29 @@ export interface OperatorRuntime {
   metrics: KubeMetrics;
   /** Resources of one kind reconciled at once (--concurrency). */
   concurrency: number;
+  replaceUnhealthyAfterMs: number;
+  failpoint?: 'after-member-add';
+  /** Called when the process stops, after the controllers. */
+  onClose: (close: () => void) => void;
 }
 
 export type ControllerFactory = (runtime: OperatorRuntime) => Controller;
 
-export const controllers: readonly ControllerFactory[] = [];
+const etcdClusters: ControllerFactory = (runtime) => {
+  const { failpoint, ...shared } = runtime;
+  const { controller, close } = createEtcdClusterController({
+    ...shared,
+    ...(failpoint ? { failpoint: crashAt(failpoint) } : {}),
+  });
+  runtime.onClose(close);
+  return controller;
+};
+
+/** A failpoint that kills the process as a crash would: no cleanup, no lease hand-back. */
+function crashAt(point: string) {
+  return (name: string) => {
+    if (name === point) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+export const controllers: readonly ControllerFactory[] = [etcdClusters];

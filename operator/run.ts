@@ -3,28 +3,15 @@
  * Prometheus metrics, probes, leader election and signals — and runs the registered controllers.
  * Exit codes: 0 after a graceful stop, 1 on a failure (lost lease included), 3 on a usage error.
  */
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import { pino, type Logger as PinoLogger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import { hasCause, LeadershipLostError, UsageError } from '../lib/errors.js';
-import {
-  Cache,
-  clientSources,
-  createKubeMetrics,
-  EventRecorder,
-  KubeClient,
-  Manager,
-  systemClock,
-} from '../lib/kube/index.js';
 import { VERSION } from '../lib/version.js';
 import { parseConfig, type OperatorConfig } from './config.js';
 import { controllers as registered, type ControllerFactory } from './controllers.js';
 import { boundPort, closeServers, metricsRoute, probe, serveEndpoints, type Endpoint } from './http.js';
 import { resolveKubeConfig } from './kubeconfig.js';
-
-const COMPONENT = 'etcd-operator';
+import { buildOperator, COMPONENT } from './operator.js';
 
 export interface RunOptions {
   /** The controllers to run (the registry in controllers.ts). */
@@ -67,46 +54,14 @@ async function operate(
   factories: readonly ControllerFactory[],
 ): Promise<number> {
   const { kubeConfig, source, podNamespace } = resolveKubeConfig(config.kubeconfig, process.env);
-  const client = new KubeClient(kubeConfig, { userAgent: `${COMPONENT}/${VERSION}` });
-  const identity = `${hostname()}_${randomUUID()}`;
+  const { manager, client, registry, identity, close } = buildOperator(kubeConfig, config, logger, {
+    factories,
+    podNamespace,
+  });
   logger.info(
     { version: VERSION, server: client.server, kubeconfig: source, namespaces: config.namespaces, identity },
     'starting',
   );
-
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const metrics = createKubeMetrics(registry);
-  const clock = systemClock;
-  const cache = new Cache({
-    sources: clientSources(client),
-    namespaces: config.namespaces,
-    clock,
-    logger,
-    metrics,
-    resyncPeriodMs: config.syncPeriodMs,
-  });
-  const recorder = new EventRecorder({ client, component: COMPONENT, instance: hostname(), clock, logger });
-  const manager = new Manager({
-    cache,
-    logger,
-    leaderElection: config.leaderElect
-      ? {
-          client,
-          namespace: config.leaderElectionNamespace ?? podNamespace ?? 'default',
-          name: config.leaderElectionId,
-          identity,
-          leaseDurationMs: config.leaseDurationMs,
-          renewDeadlineMs: config.renewDeadlineMs,
-          retryPeriodMs: config.retryPeriodMs,
-          clock,
-          logger,
-          metrics,
-        }
-      : undefined,
-  });
-  const deps = { client, cache, recorder, logger, clock, metrics, concurrency: config.concurrency };
-  for (const factory of factories) manager.add(factory(deps));
 
   const endpoints: Endpoint[] = [];
   if (config.healthAddr) {
@@ -147,6 +102,6 @@ async function operate(
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     await closeServers(servers);
-    client.close();
+    close();
   }
 }

@@ -112,8 +112,3 @@ export function commonLabels(names: ClusterNames): Record<string, string> {
 export function memberLabels(names: ClusterNames, member: string): Record<string, string> {
   return { ...commonLabels(names), 'app.kubernetes.io/component': 'member', [LABEL_MEMBER]: member };
 }
-
-/** How many voting members must agree: a majority. */
-export function quorum(voters: number): number {
-  return Math.floor(voters / 2) + 1;
-}

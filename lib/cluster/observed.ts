@@ -2,7 +2,7 @@
  * What one reconcile pass knows about a cluster: the objects it owns (from the informer caches) and
  * what etcd itself says. observe.ts fills it; plan.ts and status.ts only read it.
  */
-import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { PersistentVolumeClaim, Pod, Secret } from '../kube/resources.js';
 import type { EtcdCluster } from '../api/index.js';
 
 /** One etcd member as the member list reports it; IDs are 16 hex digits. */
@@ -35,11 +35,16 @@ export interface Observed {
   cluster: EtcdCluster;
   now: Date;
   /** Member pods by name (pod name = member name). */
-  pods: Map<string, V1Pod>;
+  pods: Map<string, Pod>;
   /** Member claims by member name. */
-  claims: Map<string, V1PersistentVolumeClaim>;
+  claims: Map<string, PersistentVolumeClaim>;
+  /**
+   * Members whose claims carry this cluster's name but not its ownership: released under Retain, or
+   * left by an earlier cluster of the same name. Their names are never given to a new member.
+   */
+  reservedMembers: Set<string>;
   /** Which of the cluster's Secrets exist, by name. */
-  secrets: Map<string, V1Secret>;
+  secrets: Map<string, Secret>;
   /** undefined when no member answered a member list. */
   etcd?: EtcdView;
 }

@@ -10,19 +10,20 @@
  * - After the first bootstrap, pods only ever start with initial-cluster-state=existing, so a member
  *   with an empty data directory can never found a second cluster.
  */
-import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { PersistentVolumeClaim, Pod } from '../kube/resources.js';
 import type { EtcdCluster, MemberStatus } from '../api/index.js';
 import {
   ANNOTATION_INITIAL_CLUSTER,
   byOrdinal,
+  claimName,
   clusterNames,
   memberFromPeerURL,
   memberName,
   memberOrdinal,
   peerURL,
-  quorum,
   type ClusterNames,
 } from './naming.js';
+import { quorum } from '../etcd/quorum.js';
 import { planClusterCertificates, planRenewal, type Reissue } from '../tls/index.js';
 import type { EtcdMember, Observed } from './observed.js';
 import { initialClusterFlag, memberClaim, memberPod, type MemberStart } from './resources.js';
@@ -33,8 +34,8 @@ export interface PlanConfig {
 }
 
 export type ResourceChange =
-  | { kind: 'CreateClaim'; claim: V1PersistentVolumeClaim }
-  | { kind: 'CreatePod'; pod: V1Pod; reason: 'Bootstrap' | 'Join' | 'Restore' }
+  | { kind: 'CreateClaim'; claim: PersistentVolumeClaim }
+  | { kind: 'CreatePod'; pod: Pod; reason: 'Bootstrap' | 'Join' | 'Restore' }
   | { kind: 'DeletePod'; name: string; reason: string }
   | { kind: 'DeleteClaim'; name: string }
   /** Retain: the claim stays, no longer owned by the cluster. */
@@ -224,11 +225,12 @@ function planBootstrap(o: Observed, names: ClusterNames): CorePlan {
   const recorded = [...o.pods.values(), ...o.claims.values()]
     .map((obj) => obj.metadata?.annotations?.[ANNOTATION_INITIAL_CLUSTER])
     .find((v) => v !== undefined);
+  const first = nextOrdinal(o, names, []);
   const initialCluster =
     recorded ??
     initialClusterFlag(
       names,
-      Array.from({ length: o.cluster.spec.size }, (_, i) => memberName(names.cluster, i)),
+      Array.from({ length: o.cluster.spec.size }, (_, i) => memberName(names.cluster, first + i)),
       tls,
     );
   const bootstrapMembers = initialCluster.split(',').map((pair) => pair.slice(0, pair.indexOf('=')));
@@ -535,13 +537,15 @@ function scaleDownVictim(names: ClusterNames, members: Member[]): Member {
 
 /** One past the highest ordinal ever seen on a member, pod or claim, so that no name is reused. */
 function nextOrdinal(o: Observed, names: ClusterNames, members: Member[]): number {
-  const seen = [...members.map((m) => m.name), ...o.pods.keys(), ...o.claims.keys()]
+  const seen = [...members.map((m) => m.name), ...o.pods.keys(), ...o.claims.keys(), ...o.reservedMembers]
     .map((n) => memberOrdinal(names.cluster, n))
     .filter((n): n is number => n !== undefined);
   return seen.length === 0 ? 0 : Math.max(...seen) + 1;
 }
 
-function claimDisposal(cluster: EtcdCluster, name: string): ResourceChange {
+/** What happens to a member's claim once the member is gone, by reclaim policy. */
+function claimDisposal(cluster: EtcdCluster, member: string): ResourceChange {
+  const name = claimName(member);
   return cluster.spec.storage.reclaimPolicy === 'Delete'
     ? { kind: 'DeleteClaim', name }
     : { kind: 'ReleaseClaim', name };
@@ -552,7 +556,7 @@ function releaseOrDeleteAllClaims(cluster: EtcdCluster, o: Observed): ResourceCh
   return [...o.claims.keys()].map((name) => claimDisposal(cluster, name));
 }
 
-function initialClusterOf(pod: V1Pod): string | undefined {
+function initialClusterOf(pod: Pod): string | undefined {
   const flag = pod.spec?.containers[0]?.args?.find((a) => a.startsWith('--initial-cluster='));
   return flag?.slice('--initial-cluster='.length);
 }

@@ -3,17 +3,15 @@
  * Services and the PodDisruptionBudget. Each returns the whole desired object; the executor creates
  * it, or compares it with what exists.
  */
+import type { V1Container, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { Wire } from '../api/wire.js';
 import type {
-  V1Container,
-  V1OwnerReference,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1PodDisruptionBudget,
-  V1Probe,
-  V1Service,
-  V1Volume,
-  V1VolumeMount,
-} from '@kubernetes/client-node';
+  OwnerReference,
+  PersistentVolumeClaim,
+  Pod,
+  PodDisruptionBudget,
+  Service,
+} from '../kube/resources.js';
 import type { EtcdCluster } from '../api/index.js';
 import { GROUP_VERSION, parseQuantity, parseVersion } from '../api/index.js';
 import {
@@ -26,15 +24,15 @@ import {
   commonLabels,
   memberLabels,
   peerURL,
-  quorum,
   selectorLabels,
   type ClusterNames,
 } from './naming.js';
+import { quorum } from '../etcd/quorum.js';
 
 const DATA_DIR = '/var/lib/etcd';
 const PKI_DIR = '/etc/etcd/pki';
 
-export function ownerReference(cluster: EtcdCluster): V1OwnerReference {
+export function ownerReference(cluster: EtcdCluster): OwnerReference {
   return {
     apiVersion: GROUP_VERSION,
     kind: 'EtcdCluster',
@@ -49,7 +47,7 @@ function metadata(cluster: EtcdCluster, names: ClusterNames, name: string, label
   return { name, namespace: names.namespace, labels, ownerReferences: [ownerReference(cluster)] };
 }
 
-export function peerService(cluster: EtcdCluster, names: ClusterNames): V1Service {
+export function peerService(cluster: EtcdCluster, names: ClusterNames): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -67,7 +65,7 @@ export function peerService(cluster: EtcdCluster, names: ClusterNames): V1Servic
   };
 }
 
-export function clientService(cluster: EtcdCluster, names: ClusterNames): V1Service {
+export function clientService(cluster: EtcdCluster, names: ClusterNames): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -80,7 +78,7 @@ export function clientService(cluster: EtcdCluster, names: ClusterNames): V1Serv
 }
 
 /** Voluntary disruptions (drains) may never take away more members than quorum allows. */
-export function podDisruptionBudget(cluster: EtcdCluster, names: ClusterNames): V1PodDisruptionBudget {
+export function podDisruptionBudget(cluster: EtcdCluster, names: ClusterNames): PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
@@ -94,7 +92,7 @@ export function memberClaim(
   names: ClusterNames,
   member: string,
   initialCluster?: string,
-): V1PersistentVolumeClaim {
+): PersistentVolumeClaim {
   const { storage } = cluster.spec;
   return {
     apiVersion: 'v1',
@@ -123,7 +121,7 @@ export function memberPod(
   names: ClusterNames,
   member: string,
   start: MemberStart,
-): V1Pod {
+): Pod {
   const { spec } = cluster;
   const tls = spec.security.tls.enabled;
   const persistent = spec.storage.type === 'PersistentVolumeClaim';
@@ -133,12 +131,12 @@ export function memberPod(
     ...(start.state === 'new' ? { [ANNOTATION_INITIAL_CLUSTER]: start.initialCluster } : {}),
   } as Record<string, string>;
 
-  const volumes: V1Volume[] = [
+  const volumes: Wire<V1Volume>[] = [
     persistent
       ? { name: 'data', persistentVolumeClaim: { claimName: claimName(member) } }
       : { name: 'data', emptyDir: { sizeLimit: String(spec.storage.size) } },
   ];
-  const mounts: V1VolumeMount[] = [{ name: 'data', mountPath: DATA_DIR }];
+  const mounts: Wire<V1VolumeMount>[] = [{ name: 'data', mountPath: DATA_DIR }];
   if (tls) {
     for (const [role, secretName] of [
       ['peer', names.peerSecret],
@@ -149,7 +147,7 @@ export function memberPod(
     }
   }
 
-  const container: V1Container = {
+  const container: Wire<V1Container> = {
     name: 'etcd',
     image: `${spec.repository}:v${spec.version}`,
     command: ['/usr/local/bin/etcd'],
@@ -162,7 +160,7 @@ export function memberPod(
     volumeMounts: mounts,
     readinessProbe: probe('/health', 1, 3),
     livenessProbe: livenessProbe(spec.version),
-    ...(spec.pod?.resources ? { resources: spec.pod.resources as V1Container['resources'] } : {}),
+    ...(spec.pod?.resources ? { resources: spec.pod.resources as Wire<V1Container>['resources'] } : {}),
   };
 
   return {
@@ -238,7 +236,7 @@ export function initialClusterFlag(names: ClusterNames, members: readonly string
   return members.map((m) => `${m}=${peerURL(names, m, tls)}`).join(',');
 }
 
-function probe(path: string, periodSeconds: number, failureThreshold: number): V1Probe {
+function probe(path: string, periodSeconds: number, failureThreshold: number): Wire<V1Probe> {
   return {
     httpGet: { path, port: METRICS_PORT, scheme: 'HTTP' },
     periodSeconds,
@@ -251,7 +249,7 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): V
  * Liveness must not fail on quorum loss (restarting every member would make it worse): from 3.5 the
  * serializable health check answers without quorum; 3.4 lacks it, so it only checks the port.
  */
-function livenessProbe(version: string): V1Probe {
+function livenessProbe(version: string): Wire<V1Probe> {
   const minor = parseVersion(version)?.minor ?? 5;
   if (minor < 5)
     return { tcpSocket: { port: METRICS_PORT }, periodSeconds: 10, failureThreshold: 8, timeoutSeconds: 5 };

@@ -4,7 +4,8 @@
  */
 import type { Condition, EtcdClusterStatus, MemberStatus } from '../api/index.js';
 import { compareVersions, parseVersion } from '../api/index.js';
-import { clientURL, clusterNames, memberFromPeerURL, peerURL, quorum, selectorString } from './naming.js';
+import { clientURL, clusterNames, memberFromPeerURL, peerURL, selectorString } from './naming.js';
+import { quorum } from '../etcd/quorum.js';
 import type { Observed } from './observed.js';
 import type { Plan, Situation } from './plan.js';
 

@@ -77,6 +77,8 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly abort = new AbortController();
+  /** Ends a start() still waiting for the caches. */
+  private readonly stopping = new AbortController();
   private workers: Promise<void>[] = [];
   private handlersAdded = false;
 
@@ -103,7 +105,11 @@ export class Controller<T extends KubeObject = KubeObject> {
     if (this.workers.length > 0 || this.queue.isShuttingDown) return;
     this.addHandlers();
     const synced = await Promise.all(
-      this.watchedTypes().map((type) => this.deps.cache.informer(type).waitForSync(this.abort.signal)),
+      this.watchedTypes().map((type) =>
+        this.deps.cache
+          .informer(type)
+          .waitForSync(AbortSignal.any([this.abort.signal, this.stopping.signal])),
+      ),
     );
     if (!synced.every(Boolean) || this.queue.isShuttingDown) return;
     const concurrency = Math.max(1, this.options.concurrency ?? 1);
@@ -113,6 +119,7 @@ export class Controller<T extends KubeObject = KubeObject> {
 
   /** Takes no new keys and resolves once every reconcile in flight has finished. */
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.queue.shutDown();
     await Promise.all(this.workers);
   }

@@ -71,8 +71,10 @@ export class Manager {
         if (signal.aborted) resolve();
         signal.addEventListener('abort', () => resolve(), { once: true });
       });
+      // A stop must not wait for caches that never sync (a kind whose CRD is not installed).
       await Promise.race([
         Promise.all(this.controllers.map((c) => c.start())).then(() => aborted),
+        aborted,
         leadershipLost,
       ]);
       this.logger.info({}, 'stopping: finishing the reconciles in flight');

@@ -13,6 +13,7 @@ import { bundle } from '../../hack/bundle.js';
 import { UsageError } from '../../lib/errors.js';
 import { Leases } from '../../lib/kube/index.js';
 import { resolveKubeConfig } from '../../operator/kubeconfig.js';
+import { crds } from '../../generated/crds.js';
 import { createNamespace, startKubeSandbox, waitFor } from '../helpers/kube-sandbox.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -136,7 +137,7 @@ t.test(
 t.test(
   'against the sandbox: probes, metrics, the lease, and SIGTERM exits 0 after handing it back',
   async (t) => {
-    const sandbox = await startKubeSandbox(t);
+    const sandbox = await startKubeSandbox(t, [], { crds });
     const admin = sandbox.client();
     await createNamespace(admin, 'ops');
     const dir = t.testdir();

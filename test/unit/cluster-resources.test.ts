@@ -1,12 +1,6 @@
 import t from 'tap';
 import { parseEtcdCluster, type EtcdCluster } from '../../lib/api/index.js';
-import {
-  byOrdinal,
-  clusterNames,
-  memberFromPeerURL,
-  memberOrdinal,
-  quorum,
-} from '../../lib/cluster/naming.js';
+import { byOrdinal, clusterNames, memberFromPeerURL, memberOrdinal } from '../../lib/cluster/naming.js';
 import {
   clientService,
   etcdArgs,
@@ -39,7 +33,6 @@ t.test('member names sort and parse by number, not as text', async (t) => {
   t.equal(memberOrdinal('demo', 'other-1'), undefined);
   t.equal(memberFromPeerURL(names, 'https://demo-3.demo.ns.svc:2380'), 'demo-3');
   t.equal(memberFromPeerURL(names, 'https://demo-3.other.ns.svc:2380'), undefined);
-  t.same([1, 2, 3, 4, 5, 7].map(quorum), [1, 2, 2, 3, 3, 4]);
 });
 
 t.test('etcd flags with TLS on (the default)', async (t) => {

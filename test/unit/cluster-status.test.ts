@@ -19,6 +19,7 @@ function observed(etcd: EtcdView | undefined, status?: EtcdClusterStatus): Obser
     now: NOW,
     pods: new Map(),
     claims: new Map(),
+    reservedMembers: new Set(),
     secrets: new Map(),
     ...(etcd ? { etcd } : {}),
   };
