@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Build kube-apiserver, helm and krew from the Go module proxy into a local cache.
+# Build kube-apiserver, kube-controller-manager, helm and krew from the Go module proxy into a local cache.
 #
-#   hack/kube-binaries.sh [--only kube-apiserver|helm|krew] [--print-dir]
+#   hack/kube-binaries.sh [--only kube-apiserver|kube-controller-manager|helm|krew] [--print-dir]
 #   hack/kube-binaries.sh --update-kube vX.Y.Z   # regenerate hack/kube/apiserver/go.mod + go.sum
 #
 # Cache: ${ETCD_K8S_CACHE:-$HOME/.cache/etcd-k8s-operator}
-#   kube/vX.Y.Z/kube-apiserver
+#   kube/vX.Y.Z/{kube-apiserver,kube-controller-manager}
 #   tools/helm-vX.Y.Z/helm
 #   tools/krew-vX.Y.Z/{krew,validate-krew-manifest}
-#   kube/versions.json          {"kube-apiserver":{"version":…,"path":…},"helm":…,"krew":…,…}
+#   kube/versions.json          {"kube-apiserver":{"version":…,"path":…},"kube-controller-manager":…,"helm":…,…}
 #   kube/logs/<tool>-<version>.log   output of the last build of that tool
 #
 # A binary that is present, runs and reports the expected version is reused; otherwise it is built
@@ -16,8 +16,9 @@
 #   kube-apiserver v1.37.2: /root/.cache/etcd-k8s-operator/kube/v1.37.2/kube-apiserver (built in 812s)
 # --print-dir prints only the directory of each selected binary (one per line) instead.
 #
-# kube-apiserver is built from hack/kube/apiserver/go.mod (pinned, with go.sum): it requires
-# k8s.io/kubernetes and replaces every staging module (k8s.io/api, …) by its published v0.Y.Z tag.
+# kube-apiserver and kube-controller-manager are built from hack/kube/apiserver/go.mod (pinned, with
+# go.sum): it requires k8s.io/kubernetes and replaces every staging module (k8s.io/api, …) by its
+# published v0.Y.Z tag.
 # helm and krew have no replace directives, so `go install module/cmd/x@version` builds them.
 # Running kube-apiserver for tests (a working command line) is in hack/kube/README.md.
 set -euo pipefail
@@ -112,7 +113,9 @@ report() { # report TOOL VERSION PATH STATE
 }
 
 # ---------------------------------------------------------------------------------------------
-# kube-apiserver
+# kube-apiserver and kube-controller-manager (both `cmd/` packages of k8s.io/kubernetes)
+
+KUBE_TOOLS=(kube-apiserver kube-controller-manager)
 
 kube_version() {
   [[ -f $APISERVER_MOD/go.mod ]] || die "$APISERVER_MOD/go.mod is missing (run: $0 --update-kube vX.Y.Z)"
@@ -122,21 +125,21 @@ kube_version() {
   echo "$v"
 }
 
-kube_apiserver_ok() { # kube_apiserver_ok PATH VERSION
+kube_binary_ok() { # kube_binary_ok PATH VERSION
   [[ -x $1 ]] && [[ $("$1" --version 2>/dev/null) == "Kubernetes $2" ]]
 }
 
-build_kube_apiserver() {
-  local version dir bin start tmp info commit when minor
+build_kube() { # build_kube kube-apiserver|kube-controller-manager
+  local name=$1 version dir bin start tmp info commit when minor
   version=$(kube_version)
   dir=$CACHE/kube/$version
-  bin=$dir/kube-apiserver
-  if kube_apiserver_ok "$bin" "$version"; then
-    report kube-apiserver "$version" "$bin" cached
+  bin=$dir/$name
+  if kube_binary_ok "$bin" "$version"; then
+    report "$name" "$version" "$bin" cached
     return
   fi
   start=$SECONDS
-  require_go "$(awk '$1 == "go" { print $2; exit }' "$APISERVER_MOD/go.mod")" "kube-apiserver $version"
+  require_go "$(awk '$1 == "go" { print $2; exit }' "$APISERVER_MOD/go.mod")" "$name $version"
 
   # Version stamps as in kubernetes' hack/lib/version.sh: gitVersion, gitMajor/Minor, buildDate
   # (the tag's time, for reproducible builds) and gitCommit when the proxy reports it.
@@ -155,14 +158,14 @@ build_kube_apiserver() {
 
   new_tmp_dir "$dir"
   tmp=$TMP
-  run_build "$CACHE/kube/logs/kube-apiserver-$version.log" "kube-apiserver $version" \
+  run_build "$CACHE/kube/logs/$name-$version.log" "$name $version" \
     env -C "$APISERVER_MOD" go build -mod=readonly -buildvcs=false -trimpath \
     -tags selinux,notest,grpcnotrace -ldflags "$ldflags" \
-    -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  kube_apiserver_ok "$tmp/kube-apiserver" "$version" ||
-    die "built kube-apiserver does not report 'Kubernetes $version' (got: $("$tmp/kube-apiserver" --version 2>&1 | head -n 1))"
-  mv -f "$tmp/kube-apiserver" "$bin"
-  report kube-apiserver "$version" "$bin" "built in $((SECONDS - start))s"
+    -o "$tmp/$name" "k8s.io/kubernetes/cmd/$name"
+  kube_binary_ok "$tmp/$name" "$version" ||
+    die "built $name does not report 'Kubernetes $version' (got: $("$tmp/$name" --version 2>&1 | head -n 1))"
+  mv -f "$tmp/$name" "$bin"
+  report "$name" "$version" "$bin" "built in $((SECONDS - start))s"
 }
 
 # --update-kube vX.Y.Z: write hack/kube/apiserver/go.mod + go.sum for that Kubernetes release.
@@ -181,11 +184,14 @@ update_kube_mod() {
   mapfile -t staging < <(awk '$2 == "=>" && $3 ~ /^\.\/staging\// { print $1 }' "$gomod")
   ((${#staging[@]} > 0)) || die "no staging replace directives found in $gomod"
 
+  local -a tools=()
+  for m in "${KUBE_TOOLS[@]}"; do tools+=("k8s.io/kubernetes/cmd/$m@$version"); done
+
   new_tmp_dir "$WORK/update-kube"
   tmp=$TMP
   {
     echo "// Generated by hack/kube-binaries.sh --update-kube $version: do not edit by hand."
-    echo "// Builds kube-apiserver from k8s.io/kubernetes $version; its ${#staging[@]} staging modules"
+    echo "// Builds kube-apiserver and kube-controller-manager from k8s.io/kubernetes $version; its ${#staging[@]} staging modules"
     echo "// (replaced by ./staging/... upstream) are pinned to their published tags v0.$minor.$patch."
     echo
     echo "module etcd-k8s-operator/hack/kube/apiserver"
@@ -198,7 +204,7 @@ update_kube_mod() {
     echo ")"
   } >"$tmp/go.mod"
   run_build "$CACHE/kube/logs/update-kube-$version.log" "go.mod for k8s.io/kubernetes $version" \
-    env -C "$tmp" sh -c "go get -tool k8s.io/kubernetes/cmd/kube-apiserver@$version && go mod tidy"
+    env -C "$tmp" sh -c "go get -tool ${tools[*]} && go mod tidy"
   mkdir -p "$APISERVER_MOD"
   cp "$tmp/go.mod" "$tmp/go.sum" "$APISERVER_MOD/"
   echo "kube-apiserver: $APISERVER_MOD/go.mod now pins k8s.io/kubernetes $version (${#staging[@]} staging modules at v0.$minor.$patch)"
@@ -301,7 +307,9 @@ write_versions_json() {
   local -a entries=()
   local kv_version
   kv_version=$(kube_version)
-  [[ -x $CACHE/kube/$kv_version/kube-apiserver ]] && entries+=("kube-apiserver|$kv_version|$CACHE/kube/$kv_version/kube-apiserver")
+  for name in "${KUBE_TOOLS[@]}"; do
+    [[ -x $CACHE/kube/$kv_version/$name ]] && entries+=("$name|$kv_version|$CACHE/kube/$kv_version/$name")
+  done
   [[ -x $CACHE/tools/helm-$HELM_VERSION/helm ]] && entries+=("helm|$HELM_VERSION|$CACHE/tools/helm-$HELM_VERSION/helm")
   for name in krew validate-krew-manifest; do
     [[ -x $CACHE/tools/krew-$KREW_VERSION/$name ]] && entries+=("$name|$KREW_VERSION|$CACHE/tools/krew-$KREW_VERSION/$name")
@@ -352,8 +360,8 @@ while (($#)); do
   esac
 done
 case $ONLY in
-  "" | kube-apiserver | helm | krew) ;;
-  *) die "--only wants kube-apiserver, helm or krew, got '$ONLY'" ;;
+  "" | kube-apiserver | kube-controller-manager | helm | krew) ;;
+  *) die "--only wants kube-apiserver, kube-controller-manager, helm or krew, got '$ONLY'" ;;
 esac
 
 mkdir -p "$CACHE/kube" "$CACHE/tools"
@@ -366,7 +374,9 @@ if [[ -n $UPDATE_KUBE ]]; then
   exit 0
 fi
 
-[[ -z $ONLY || $ONLY == kube-apiserver ]] && build_kube_apiserver
+for tool in "${KUBE_TOOLS[@]}"; do
+  [[ -z $ONLY || $ONLY == "$tool" ]] && build_kube "$tool"
+done
 [[ -z $ONLY || $ONLY == helm ]] && build_helm
 [[ -z $ONLY || $ONLY == krew ]] && build_krew
 write_versions_json

@@ -289,7 +289,7 @@ export class Objects {
     else if (contentType === PATCH_TYPES.strategic && strategic)
       patched = strategicMergePatch(clone(document), body);
     else if (!Object.values(PATCH_TYPES).includes(contentType as never)) {
-      throw new ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type');
+      throw new ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {});
     } else {
       const accepted: string[] = [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply];
       if (strategic) accepted.splice(2, 0, PATCH_TYPES.strategic);
@@ -444,7 +444,6 @@ export class Objects {
       }
       if (meta.deletionTimestamp) return { object, deleted: false };
       meta.deletionTimestamp = this.timestamp();
-      meta.deletionGracePeriodSeconds = 0;
       next.status = { ...(next.status as object), phase: 'Terminating' };
       return { object: this.commit(def, object, next, ctx), deleted: false };
     }

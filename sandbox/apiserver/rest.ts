@@ -176,7 +176,7 @@ export function serveRest(objects: Objects, req: RestRequest, now: Date): Reply 
   }
   if (sub === 'binding' && def.kind === 'Pod' && def.group === '' && req.method === 'POST') {
     objects.bind(def, ns ?? '', name, asObject(req.body, 'the Binding'), writeContext(req));
-    return reply(201, successStatus());
+    return reply(201, { ...successStatus(), code: 201 });
   }
   if (sub !== undefined && !(sub === 'status' && def.status))
     throw notFound({ group: def.group, resource: def.plural }, name);

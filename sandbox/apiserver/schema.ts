@@ -117,7 +117,10 @@ function schemaCause(e: ErrorObject, object: unknown): Cause {
     case 'maxItems':
     case 'maxProperties': {
       const size = Array.isArray(value) ? value.length : Object.keys(value ?? {}).length;
-      return cause('FieldValueTooMany', `Too many: ${size}: must have at most ${limit} items`);
+      return cause(
+        'FieldValueTooMany',
+        `Too many: ${size}: must have at most ${limit} item${limit === '1' ? '' : 's'}`,
+      );
     }
     default:
       return invalid(DETAILS[e.keyword]?.(p) ?? e.message ?? 'is invalid');

@@ -46,7 +46,7 @@ const column = (
   name: string,
   cell: Column['cell'],
   rest: Partial<Omit<Column, 'name' | 'cell'>> = {},
-): Column => ({ name, type: 'string', description: '', priority: 0, cell, ...rest });
+): Column => ({ name, type: 'string', format: '', description: '', priority: 0, cell, ...rest });
 
 const get = (obj: unknown, path: string): unknown =>
   path.split('.').reduce<unknown>((node, seg) => (node as Record<string, unknown> | undefined)?.[seg], obj);
@@ -58,10 +58,12 @@ const count = (v: unknown): number => (v && typeof v === 'object' ? Object.keys(
 
 export const NAME_COLUMN = column('Name', (o) => o.metadata.name, {
   format: 'name',
-  description: 'Name must be unique within a namespace.',
+  description:
+    'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
 });
 export const AGE_COLUMN = column('Age', (o, now) => since(o.metadata.creationTimestamp, now), {
-  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  description:
+    'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
 });
 
 interface ContainerStatus {
@@ -197,7 +199,13 @@ export function crdColumns(printerColumns: PrinterColumn[] | undefined): Column[
           if (value === undefined || value === null) return null;
           return pc.type === 'date' ? since(value, now) : value;
         },
-        { type: pc.type, format: pc.format, description: pc.description ?? '', priority: pc.priority ?? 0 },
+        {
+          type: pc.type,
+          format: pc.format ?? '',
+          description:
+            pc.description ?? `Custom resource definition column (in JSONPath format): ${pc.jsonPath}`,
+          priority: pc.priority ?? 0,
+        },
       ),
     ),
   ];
