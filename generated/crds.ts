@@ -1019,6 +1019,12 @@ export const etcdclusterCrd: CustomResourceDefinition = {
                     "description": "The name of the member that leads the Raft group.",
                     "type": "string"
                   },
+                  "nextOrdinal": {
+                    "description": "The ordinal the next new member's name gets (`<cluster>-<ordinal>`); names are never reused, so a replaced member never shares its name, claim or DNS name with its predecessor.",
+                    "type": "integer",
+                    "format": "int32",
+                    "minimum": 0
+                  },
                   "members": {
                     "description": "Every member of the etcd cluster, as etcd itself reports the membership.",
                     "type": "array",

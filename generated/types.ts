@@ -509,6 +509,10 @@ export interface EtcdClusterStatus {
    */
   leader?: string;
   /**
+   * The ordinal the next new member's name gets (`<cluster>-<ordinal>`); names are never reused, so a replaced member never shares its name, claim or DNS name with its predecessor.
+   */
+  nextOrdinal?: number;
+  /**
    * Every member of the etcd cluster, as etcd itself reports the membership.
    */
   members?: MemberStatus[];

@@ -755,6 +755,10 @@ export const validateEtcdClusterSchema: Record<string, unknown> = {
         "leader": {
           "type": "string"
         },
+        "nextOrdinal": {
+          "type": "integer",
+          "minimum": 0
+        },
         "members": {
           "type": "array",
           "items": {

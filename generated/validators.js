@@ -1396,7 +1396,7 @@ return errors === 0;
 }
 
 export const validateEtcdCluster = validate11;
-const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"},"unhealthySince":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
+const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"nextOrdinal":{"type":"integer","minimum":0},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"},"unhealthySince":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
 const func23 = Object.prototype.hasOwnProperty;
 const pattern10 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
 const pattern11 = new RegExp("^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$", "u");
@@ -3705,15 +3705,10 @@ vErrors.push(err178);
 errors++;
 }
 }
-if(data78.members !== undefined){
-let data86 = data78.members;
-if(Array.isArray(data86)){
-const len1 = data86.length;
-for(let i1=0; i1<len1; i1++){
-let data87 = data86[i1];
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-if(data87.name === undefined){
-const err179 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data78.nextOrdinal !== undefined){
+let data86 = data78.nextOrdinal;
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err179 = {instancePath:instancePath+"/status/nextOrdinal",schemaPath:"#/properties/status/properties/nextOrdinal/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -3722,9 +3717,9 @@ vErrors.push(err179);
 }
 errors++;
 }
-for(const key26 in data87){
-if(!(func23.call(schema12.properties.status.properties.members.items.properties, key26))){
-const err180 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 < 0 || isNaN(data86)){
+const err180 = {instancePath:instancePath+"/status/nextOrdinal",schemaPath:"#/properties/status/properties/nextOrdinal/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -3734,9 +3729,16 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data87.name !== undefined){
-if(typeof data87.name !== "string"){
-const err181 = {instancePath:instancePath+"/status/members/" + i1+"/name",schemaPath:"#/properties/status/properties/members/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+if(data78.members !== undefined){
+let data87 = data78.members;
+if(Array.isArray(data87)){
+const len1 = data87.length;
+for(let i1=0; i1<len1; i1++){
+let data88 = data87[i1];
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+if(data88.name === undefined){
+const err181 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -3745,12 +3747,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-}
-if(data87.id !== undefined){
-let data89 = data87.id;
-if(typeof data89 === "string"){
-if(!pattern21.test(data89)){
-const err182 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
+for(const key26 in data88){
+if(!(func23.call(schema12.properties.status.properties.members.items.properties, key26))){
+const err182 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -3760,8 +3759,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-else {
-const err183 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data88.name !== undefined){
+if(typeof data88.name !== "string"){
+const err183 = {instancePath:instancePath+"/status/members/" + i1+"/name",schemaPath:"#/properties/status/properties/members/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -3771,9 +3771,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data87.peerURL !== undefined){
-if(typeof data87.peerURL !== "string"){
-const err184 = {instancePath:instancePath+"/status/members/" + i1+"/peerURL",schemaPath:"#/properties/status/properties/members/items/properties/peerURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data88.id !== undefined){
+let data90 = data88.id;
+if(typeof data90 === "string"){
+if(!pattern21.test(data90)){
+const err184 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -3783,9 +3785,8 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data87.clientURL !== undefined){
-if(typeof data87.clientURL !== "string"){
-const err185 = {instancePath:instancePath+"/status/members/" + i1+"/clientURL",schemaPath:"#/properties/status/properties/members/items/properties/clientURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err185 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -3795,9 +3796,9 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data87.isLeader !== undefined){
-if(typeof data87.isLeader !== "boolean"){
-const err186 = {instancePath:instancePath+"/status/members/" + i1+"/isLeader",schemaPath:"#/properties/status/properties/members/items/properties/isLeader/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data88.peerURL !== undefined){
+if(typeof data88.peerURL !== "string"){
+const err186 = {instancePath:instancePath+"/status/members/" + i1+"/peerURL",schemaPath:"#/properties/status/properties/members/items/properties/peerURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -3807,9 +3808,9 @@ vErrors.push(err186);
 errors++;
 }
 }
-if(data87.isLearner !== undefined){
-if(typeof data87.isLearner !== "boolean"){
-const err187 = {instancePath:instancePath+"/status/members/" + i1+"/isLearner",schemaPath:"#/properties/status/properties/members/items/properties/isLearner/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data88.clientURL !== undefined){
+if(typeof data88.clientURL !== "string"){
+const err187 = {instancePath:instancePath+"/status/members/" + i1+"/clientURL",schemaPath:"#/properties/status/properties/members/items/properties/clientURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -3819,9 +3820,9 @@ vErrors.push(err187);
 errors++;
 }
 }
-if(data87.healthy !== undefined){
-if(typeof data87.healthy !== "boolean"){
-const err188 = {instancePath:instancePath+"/status/members/" + i1+"/healthy",schemaPath:"#/properties/status/properties/members/items/properties/healthy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data88.isLeader !== undefined){
+if(typeof data88.isLeader !== "boolean"){
+const err188 = {instancePath:instancePath+"/status/members/" + i1+"/isLeader",schemaPath:"#/properties/status/properties/members/items/properties/isLeader/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -3831,9 +3832,9 @@ vErrors.push(err188);
 errors++;
 }
 }
-if(data87.version !== undefined){
-if(typeof data87.version !== "string"){
-const err189 = {instancePath:instancePath+"/status/members/" + i1+"/version",schemaPath:"#/properties/status/properties/members/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data88.isLearner !== undefined){
+if(typeof data88.isLearner !== "boolean"){
+const err189 = {instancePath:instancePath+"/status/members/" + i1+"/isLearner",schemaPath:"#/properties/status/properties/members/items/properties/isLearner/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -3843,11 +3844,9 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data87.unhealthySince !== undefined){
-let data96 = data87.unhealthySince;
-if(typeof data96 === "string"){
-if(!pattern3.test(data96)){
-const err190 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(data88.healthy !== undefined){
+if(typeof data88.healthy !== "boolean"){
+const err190 = {instancePath:instancePath+"/status/members/" + i1+"/healthy",schemaPath:"#/properties/status/properties/members/items/properties/healthy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -3857,8 +3856,9 @@ vErrors.push(err190);
 errors++;
 }
 }
-else {
-const err191 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data88.version !== undefined){
+if(typeof data88.version !== "string"){
+const err191 = {instancePath:instancePath+"/status/members/" + i1+"/version",schemaPath:"#/properties/status/properties/members/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -3868,9 +3868,11 @@ vErrors.push(err191);
 errors++;
 }
 }
-}
-else {
-const err192 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data88.unhealthySince !== undefined){
+let data97 = data88.unhealthySince;
+if(typeof data97 === "string"){
+if(!pattern3.test(data97)){
+const err192 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -3880,9 +3882,8 @@ vErrors.push(err192);
 errors++;
 }
 }
-}
 else {
-const err193 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err193 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -3892,15 +3893,9 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data78.conditions !== undefined){
-let data97 = data78.conditions;
-if(Array.isArray(data97)){
-const len2 = data97.length;
-for(let i2=0; i2<len2; i2++){
-let data98 = data97[i2];
-if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
-if(data98.type === undefined){
-const err194 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+else {
+const err194 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -3909,8 +3904,10 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data98.status === undefined){
-const err195 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -3919,8 +3916,16 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data98.lastTransitionTime === undefined){
-const err196 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+if(data78.conditions !== undefined){
+let data98 = data78.conditions;
+if(Array.isArray(data98)){
+const len2 = data98.length;
+for(let i2=0; i2<len2; i2++){
+let data99 = data98[i2];
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+if(data99.type === undefined){
+const err196 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -3929,8 +3934,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data98.reason === undefined){
-const err197 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(data99.status === undefined){
+const err197 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -3939,8 +3944,8 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(data98.message === undefined){
-const err198 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(data99.lastTransitionTime === undefined){
+const err198 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -3949,9 +3954,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-for(const key27 in data98){
-if(!((((((key27 === "type") || (key27 === "status")) || (key27 === "observedGeneration")) || (key27 === "lastTransitionTime")) || (key27 === "reason")) || (key27 === "message"))){
-const err199 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data99.reason === undefined){
+const err199 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -3960,12 +3964,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-}
-if(data98.type !== undefined){
-let data99 = data98.type;
-if(typeof data99 === "string"){
-if(func2(data99) > 316){
-const err200 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(data99.message === undefined){
+const err200 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -3974,8 +3974,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(!pattern7.test(data99)){
-const err201 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+for(const key27 in data99){
+if(!((((((key27 === "type") || (key27 === "status")) || (key27 === "observedGeneration")) || (key27 === "lastTransitionTime")) || (key27 === "reason")) || (key27 === "message"))){
+const err201 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -3985,8 +3986,11 @@ vErrors.push(err201);
 errors++;
 }
 }
-else {
-const err202 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data99.type !== undefined){
+let data100 = data99.type;
+if(typeof data100 === "string"){
+if(func2(data100) > 316){
+const err202 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -3995,11 +3999,8 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-if(data98.status !== undefined){
-let data100 = data98.status;
-if(typeof data100 !== "string"){
-const err203 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(!pattern7.test(data100)){
+const err203 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -4008,8 +4009,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(!(((data100 === "True") || (data100 === "False")) || (data100 === "Unknown"))){
-const err204 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err204 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -4019,10 +4021,10 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data98.observedGeneration !== undefined){
-let data101 = data98.observedGeneration;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-const err205 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data99.status !== undefined){
+let data101 = data99.status;
+if(typeof data101 !== "string"){
+const err205 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -4031,9 +4033,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 < 0 || isNaN(data101)){
-const err206 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(!(((data101 === "True") || (data101 === "False")) || (data101 === "Unknown"))){
+const err206 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -4043,12 +4044,10 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
-if(data98.lastTransitionTime !== undefined){
-let data102 = data98.lastTransitionTime;
-if(typeof data102 === "string"){
-if(!pattern3.test(data102)){
-const err207 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(data99.observedGeneration !== undefined){
+let data102 = data99.observedGeneration;
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err207 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -4057,9 +4056,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 < 0 || isNaN(data102)){
+const err208 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -4069,11 +4068,12 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data98.reason !== undefined){
-let data103 = data98.reason;
+}
+if(data99.lastTransitionTime !== undefined){
+let data103 = data99.lastTransitionTime;
 if(typeof data103 === "string"){
-if(func2(data103) > 1024){
-const err209 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(!pattern3.test(data103)){
+const err209 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -4082,8 +4082,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(func2(data103) < 1){
-const err210 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+else {
+const err210 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -4092,8 +4093,12 @@ vErrors.push(err210);
 }
 errors++;
 }
-if(!pattern9.test(data103)){
-const err211 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+}
+if(data99.reason !== undefined){
+let data104 = data99.reason;
+if(typeof data104 === "string"){
+if(func2(data104) > 1024){
+const err211 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -4102,9 +4107,8 @@ vErrors.push(err211);
 }
 errors++;
 }
-}
-else {
-const err212 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func2(data104) < 1){
+const err212 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -4113,12 +4117,8 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-if(data98.message !== undefined){
-let data104 = data98.message;
-if(typeof data104 === "string"){
-if(func2(data104) > 32768){
-const err213 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(!pattern9.test(data104)){
+const err213 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -4129,7 +4129,7 @@ errors++;
 }
 }
 else {
-const err214 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err214 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -4139,9 +4139,11 @@ vErrors.push(err214);
 errors++;
 }
 }
-}
-else {
-const err215 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data99.message !== undefined){
+let data105 = data99.message;
+if(typeof data105 === "string"){
+if(func2(data105) > 32768){
+const err215 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -4151,9 +4153,8 @@ vErrors.push(err215);
 errors++;
 }
 }
-}
 else {
-const err216 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err216 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -4165,7 +4166,7 @@ errors++;
 }
 }
 else {
-const err217 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err217 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -4177,12 +4178,36 @@ errors++;
 }
 }
 else {
-const err218 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err218 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err218];
 }
 else {
 vErrors.push(err218);
+}
+errors++;
+}
+}
+}
+else {
+const err219 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+}
+}
+else {
+const err220 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
 }
 errors++;
 }

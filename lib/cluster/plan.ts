@@ -70,6 +70,8 @@ export interface Plan {
   certificateProblems: string[];
   resources: ResourceChange[];
   membership?: MembershipChange;
+  /** status.nextOrdinal after this pass: past every member name this plan uses. */
+  nextOrdinal: number;
   /** Members whose health changed, with the time they were first seen unhealthy (undefined: healthy). */
   unhealthySince: Map<string, string | undefined>;
   requeueAfterMs: number;
@@ -90,7 +92,7 @@ interface Member {
 }
 
 /** Everything a plan says but for its certificates, which plan() adds to whichever path it took. */
-type CorePlan = Omit<Plan, 'certificates' | 'certificateProblems'>;
+type CorePlan = Omit<Plan, 'certificates' | 'certificateProblems' | 'nextOrdinal'>;
 
 export function plan(observed: Observed, config: PlanConfig): Plan {
   const { cluster } = observed;
@@ -99,6 +101,7 @@ export function plan(observed: Observed, config: PlanConfig): Plan {
     resources: [],
     certificateProblems: [],
     unhealthySince: new Map<string, string | undefined>(),
+    nextOrdinal: cluster.status?.nextOrdinal ?? 0,
   };
 
   if (cluster.metadata.deletionTimestamp) {
@@ -127,6 +130,7 @@ export function plan(observed: Observed, config: PlanConfig): Plan {
     : Infinity;
   return {
     ...core,
+    nextOrdinal: ordinalAfter(observed, names, members ?? [], core),
     ...(tls.work ? { certificates: tls.work } : {}),
     certificateProblems: tls.problems,
     requeueAfterMs: Math.min(core.requeueAfterMs, renewIn),
@@ -297,10 +301,11 @@ function planRunning(
   const healthyVoters = voters.filter((m) => m.healthy);
   const byName = new Map(members.map((m) => [m.name, m]));
 
+  // A started member's data lives in its claim (or, with emptyDir, in its pod): once that is gone or
+  // going, the data is gone, even while the pod still runs over it. A claim is never made anew for it.
   const dataLost = (m: Member) =>
     m.started &&
-    !o.pods.has(m.name) &&
-    (!persistent || !o.claims.has(m.name) || isDeleting(o.claims.get(m.name)));
+    (persistent ? !o.claims.has(m.name) || isDeleting(o.claims.get(m.name)) : !o.pods.has(m.name));
 
   // Pods: one per member whose data is there (or who never started and so has none to lose).
   const joinStart: MemberStart = {
@@ -535,12 +540,28 @@ function scaleDownVictim(names: ClusterNames, members: Member[]): Member {
   return sorted[0]!;
 }
 
-/** One past the highest ordinal ever seen on a member, pod or claim, so that no name is reused. */
+/**
+ * The ordinal for the next new member: past every name in use or reserved, and past the highest
+ * ever handed out (status.nextOrdinal remembers it across removals), so that no name is reused.
+ */
 function nextOrdinal(o: Observed, names: ClusterNames, members: Member[]): number {
   const seen = [...members.map((m) => m.name), ...o.pods.keys(), ...o.claims.keys(), ...o.reservedMembers]
     .map((n) => memberOrdinal(names.cluster, n))
     .filter((n): n is number => n !== undefined);
-  return seen.length === 0 ? 0 : Math.max(...seen) + 1;
+  return Math.max(o.cluster.status?.nextOrdinal ?? 0, ...seen.map((n) => n + 1));
+}
+
+/** One past the highest ordinal known or used by `core`'s new pods, claims and learner. */
+function ordinalAfter(o: Observed, names: ClusterNames, members: Member[], core: CorePlan): number {
+  const used = [
+    ...core.resources,
+    ...(core.membership?.kind === 'AddLearner' ? core.membership.then : []),
+  ].flatMap((r) => (r.kind === 'CreatePod' ? [r.pod.metadata?.name ?? ''] : []));
+  if (core.membership?.kind === 'AddLearner') used.push(core.membership.member);
+  const ordinals = used
+    .map((n) => memberOrdinal(names.cluster, n))
+    .filter((n): n is number => n !== undefined);
+  return Math.max(nextOrdinal(o, names, members), ...ordinals.map((n) => n + 1));
 }
 
 /** What happens to a member's claim once the member is gone, by reclaim policy. */

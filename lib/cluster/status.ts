@@ -24,6 +24,7 @@ export function computeStatus(o: Observed, p: Plan): EtcdClusterStatus {
     observedGeneration: o.cluster.metadata.generation ?? 0,
     readyReplicas: healthyVoters,
     selector: selectorString(names),
+    nextOrdinal: p.nextOrdinal,
     members,
     conditions: conditions(o, p, voters.length, healthyVoters),
   };

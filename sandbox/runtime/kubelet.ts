@@ -149,7 +149,13 @@ export class Kubelet {
       const content = hostsFile(worker.pod, net.ip, records, this.options.clusterDomain);
       if (this.hostsWritten.get(net.hostsPath) === content) continue;
       // In place: the file is bind-mounted into running containers, which a rename would not reach.
-      writeFileSync(net.hostsPath, content);
+      try {
+        writeFileSync(net.hostsPath, content);
+      } catch (err) {
+        // The pod's network is being torn down: it needs no names any more.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
       this.hostsWritten.set(net.hostsPath, content);
     }
   }

@@ -435,3 +435,29 @@ t.test('claims kept from an earlier cluster of the same name are never reused', 
   );
   t.match(grow.membership, { kind: 'AddLearner', member: 'demo-8' });
 });
+
+t.test(
+  'a claim deleted under a running member means its data is gone: no new claim, the member goes',
+  async (t) => {
+    const c = cluster();
+    const { pods, claims } = objects(c, [0, 1, 2]);
+    claims.delete('demo-1');
+    const p = plan(observed(c, { pods, claims, etcd: view([member(0), member(1), member(2)]) }), CONFIG);
+    t.notOk(
+      kinds(p).some((k) => k.includes('demo-1')),
+      'neither an empty claim nor a pod is made for demo-1',
+    );
+    t.same(p.membership, { kind: 'Remove', member: 'demo-1', id: id(2), reason: 'DataLost' });
+  },
+);
+
+t.test(
+  'status.nextOrdinal remembers names handed out, so a removed member’s name is never reused',
+  async (t) => {
+    t.equal(plan(observed(cluster()), CONFIG).nextOrdinal, 3, 'the bootstrap used demo-0..2');
+    const c = cluster({}, { clusterID: 'abcdef0123456789', nextOrdinal: 5 });
+    const p = plan(observed(c, { ...objects(c, [0, 1]), etcd: view([member(0), member(1)]) }), CONFIG);
+    t.match(p.membership, { kind: 'AddLearner', member: 'demo-5' });
+    t.equal(p.nextOrdinal, 6);
+  },
+);

@@ -41,6 +41,7 @@ function view(healthy: boolean[], versions = ['3.5.9', '3.5.9', '3.5.9']): EtcdV
 }
 
 const running: Plan = {
+  nextOrdinal: 3,
   situation: { phase: 'Running' },
   resources: [],
   certificateProblems: [],
@@ -113,6 +114,7 @@ t.test('with no member answering, the last membership is kept, unhealthy', async
     situation: { phase: 'Recovering', reason: 'QuorumLost', message: 'waiting' },
     resources: [],
     certificateProblems: [],
+    nextOrdinal: 3,
     unhealthySince: new Map([['demo-0', '2026-11-26T11:00:00Z']]),
     requeueAfterMs: 1,
   };
@@ -138,6 +140,7 @@ t.test('Failed says what was lost in the Degraded condition', async (t) => {
     },
     resources: [],
     certificateProblems: [],
+    nextOrdinal: 3,
     unhealthySince: new Map(),
     requeueAfterMs: 1,
   };
