@@ -5,7 +5,14 @@
  */
 import type { EtcdCluster } from '../api/index.js';
 import type { EtcdAdmin } from '../etcd/index.js';
-import { AlreadyExistsError, LearnerNotInSyncError, TerminalError, hasCause, isNotFound } from '../errors.js';
+import {
+  AlreadyExistsError,
+  LearnerNotInSyncError,
+  TerminalError,
+  UnavailableError,
+  hasCause,
+  isNotFound,
+} from '../errors.js';
 import type { KubeReader, KubeStatusWriter, KubeWriter } from '../kube/client.js';
 import type { EventRecorder } from '../kube/events.js';
 import { addFinalizer, removeFinalizer } from '../kube/finalizers.js';
@@ -247,7 +254,15 @@ async function changeMembership(
   });
   switch (change.kind) {
     case 'AddLearner': {
-      const added = await admin.memberAdd([change.peerURL], { learner: true });
+      let added;
+      try {
+        added = await admin.memberAdd([change.peerURL], { learner: true });
+      } catch (err) {
+        // etcd refuses membership changes until its leader has had a quorum for a few seconds.
+        if (!hasCause(err, UnavailableError)) throw err;
+        log.debug({ err: (err as Error).message }, 'etcd refused the member add for now');
+        return REQUEUE.waiting;
+      }
       log.info({ id: added.member.id }, 'added learner');
       await deps.recorder.event(
         cluster,

@@ -551,14 +551,13 @@ function nextOrdinal(o: Observed, names: ClusterNames, members: Member[]): numbe
   return Math.max(o.cluster.status?.nextOrdinal ?? 0, ...seen.map((n) => n + 1));
 }
 
-/** One past the highest ordinal known or used by `core`'s new pods, claims and learner. */
+/**
+ * One past the highest ordinal known, or used by this plan's new pods. A learner about to be added
+ * is not counted: once etcd has it, every later pass sees its name in the membership.
+ */
 function ordinalAfter(o: Observed, names: ClusterNames, members: Member[], core: CorePlan): number {
-  const used = [
-    ...core.resources,
-    ...(core.membership?.kind === 'AddLearner' ? core.membership.then : []),
-  ].flatMap((r) => (r.kind === 'CreatePod' ? [r.pod.metadata?.name ?? ''] : []));
-  if (core.membership?.kind === 'AddLearner') used.push(core.membership.member);
-  const ordinals = used
+  const created = core.resources.flatMap((r) => (r.kind === 'CreatePod' ? [r.pod.metadata?.name ?? ''] : []));
+  const ordinals = created
     .map((n) => memberOrdinal(names.cluster, n))
     .filter((n): n is number => n !== undefined);
   return Math.max(nextOrdinal(o, names, members), ...ordinals.map((n) => n + 1));

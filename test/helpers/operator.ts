@@ -11,12 +11,17 @@ interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
 }
 
+export interface RunningOperator extends Operator {
+  /** Stops it as SIGTERM would: the reconciles in flight finish first. Idempotent. */
+  stop: () => Promise<void>;
+}
+
 /** Starts the operator with bin/etcd-operator's flags (`args`) and no probe or metrics endpoints. */
 export async function startOperator(
   t: Teardown,
   kubeConfig: KubeConfig,
   args: string[] = [],
-): Promise<Operator> {
+): Promise<RunningOperator> {
   const config = await parseConfig(
     ['--health-addr=0', '--metrics-addr=0', '--concurrency=4', ...args],
     () => undefined,
@@ -25,10 +30,13 @@ export async function startOperator(
   const operator = buildOperator(kubeConfig, config, silentLogger);
   const stop = new AbortController();
   const running = operator.manager.run(stop.signal);
-  t.teardown(async () => {
-    stop.abort();
-    await running;
-    operator.close();
-  });
-  return operator;
+  let stopped: Promise<void> | undefined;
+  const stopOperator = () =>
+    (stopped ??= (async () => {
+      stop.abort();
+      await running;
+      operator.close();
+    })());
+  t.teardown(stopOperator);
+  return { ...operator, stop: stopOperator };
 }
