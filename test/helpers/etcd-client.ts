@@ -10,6 +10,8 @@ import { clusterNames, memberHost } from '../../lib/cluster/naming.js';
 export interface ClientOptions {
   /** Present the cluster's client certificate (default true). */
   withClientCertificate?: boolean;
+  /** The cluster serves plain HTTP (security.tls.enabled: false). */
+  plain?: boolean;
 }
 
 export async function etcdClient(
@@ -22,6 +24,8 @@ export async function etcdClient(
   const names = clusterNames({ metadata: { name: cluster, namespace } });
   const pods = await core.listNamespacedPod({ namespace, labelSelector: `etcd.io/cluster=${cluster}` });
   const running = pods.items.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
+  if (options.plain)
+    return new Etcd3({ hosts: running.map((p) => `http://${p.status?.podIP}:2379`), dialTimeout: 3_000 });
   const secret = await core.readNamespacedSecret({ namespace, name: names.clientSecret });
   const decode = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64');
   const first = running[0]?.metadata?.name ?? '';

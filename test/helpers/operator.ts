@@ -3,7 +3,7 @@
  * (operator/operator.ts), with quick timings for tests. Stopped when the test ends.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { silentLogger } from '../../lib/kube/index.js';
+import { silentLogger, type Logger } from '../../lib/kube/index.js';
 import { parseConfig } from '../../operator/config.js';
 import { buildOperator, type Operator } from '../../operator/operator.js';
 
@@ -21,13 +21,14 @@ export async function startOperator(
   t: Teardown,
   kubeConfig: KubeConfig,
   args: string[] = [],
+  logger: Logger = silentLogger,
 ): Promise<RunningOperator> {
   const config = await parseConfig(
     ['--health-addr=0', '--metrics-addr=0', '--concurrency=4', ...args],
     () => undefined,
   );
   if (!config) throw new Error('operator flags printed help instead of configuring');
-  const operator = buildOperator(kubeConfig, config, silentLogger);
+  const operator = buildOperator(kubeConfig, config, logger);
   const stop = new AbortController();
   const running = operator.manager.run(stop.signal);
   let stopped: Promise<void> | undefined;
