@@ -4,7 +4,7 @@
  */
 import type { Condition, EtcdClusterStatus, MemberStatus } from '../api/index.js';
 import { compareVersions, parseVersion } from '../api/index.js';
-import { clientURL, clusterNames, memberFromPeerURL, peerURL, selectorString } from './naming.js';
+import { byOrdinal, clientURL, clusterNames, memberFromPeerURL, peerURL, selectorString } from './naming.js';
 import { quorum } from '../etcd/quorum.js';
 import type { Observed } from './observed.js';
 import type { Plan, Situation } from './plan.js';
@@ -13,7 +13,7 @@ export function computeStatus(o: Observed, p: Plan): EtcdClusterStatus {
   const previous = o.cluster.status ?? {};
   const names = clusterNames(o.cluster);
   const tls = o.cluster.spec.security.tls.enabled;
-  const members = memberStatuses(o, p, names, tls);
+  const members = memberStatuses(o, p, names, tls).sort((a, b) => byOrdinal(names.cluster)(a.name, b.name));
   const voters = members.filter((m) => !m.isLearner);
   const healthyVoters = voters.filter((m) => m.healthy).length;
   const leader = members.find((m) => m.isLeader)?.name;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Everything `npm test` runs besides node: etcd 3.4/3.5/3.6 (hack/etcd-binaries.sh) and
+# kube-apiserver + kube-controller-manager for the real-server tests (hack/kube-binaries.sh).
+# The first run builds them from Go modules (about 15 minutes on 2 cores); later runs reuse the cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+hack/etcd-binaries.sh
+hack/kube-binaries.sh --only kube-apiserver
+hack/kube-binaries.sh --only kube-controller-manager
