@@ -3,10 +3,11 @@ import { EtcdClusters, KubeClient, Namespaces } from '../../lib/kube/index.js';
 import type { EtcdCluster } from '../../lib/api/index.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
-import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
+import { startTargetSandbox } from '../helpers/apiserver-target.js';
+import { eventually, expectNothingLeft } from '../helpers/sandbox.js';
 
 t.test('a 3-member TLS cluster reaches Running, and only clients with its certificate get in', async (t) => {
-  const sandbox = await startTestSandbox(t);
+  const sandbox = await startTargetSandbox(t, { runtime: { backoff: { baseMs: 1000, maxMs: 4000 } } });
   await startOperator(t, sandbox.kubeConfig);
   const client = new KubeClient(sandbox.kubeConfig);
   t.teardown(() => client.close());

@@ -5,10 +5,11 @@ import { EtcdClusters, Events, KubeClient, PersistentVolumeClaims, Pods } from '
 import { converged, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
-import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
+import { startTargetSandbox } from '../helpers/apiserver-target.js';
+import { eventually, expectNothingLeft } from '../helpers/sandbox.js';
 
 t.test('edges of the lifecycle', async (t) => {
-  const sandbox = await startTestSandbox(t);
+  const sandbox = await startTargetSandbox(t, { runtime: { backoff: { baseMs: 1000, maxMs: 4000 } } });
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -6,7 +6,8 @@ import { EtcdClusters, KubeClient, Pods } from '../../lib/kube/index.js';
 import { converged, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
-import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
+import { startTargetSandbox } from '../helpers/apiserver-target.js';
+import { eventually, expectNothingLeft } from '../helpers/sandbox.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -33,7 +34,10 @@ t.test(
   async (t) => {
     const dir = t.testdir();
     const kubeconfig = join(dir, 'kubeconfig');
-    const sandbox = await startTestSandbox(t, { kubeconfigPath: kubeconfig });
+    const sandbox = await startTargetSandbox(t, {
+      kubeconfigPath: kubeconfig,
+      runtime: { backoff: { baseMs: 1000, maxMs: 4000 } },
+    });
     const client = new KubeClient(sandbox.kubeConfig);
     t.teardown(() => client.close());
 

@@ -105,5 +105,5 @@ export async function lifecycleScenario(t: Test, version: string): Promise<void>
     `${writer.acknowledged.length} writes acknowledged (${writer.failures} failed)`,
   );
   t.same(await writer.missing(), [], 'every acknowledged write is still readable');
-  if (sandbox.target === 'sandbox') await expectNothingLeft(t, sandbox);
+  await expectNothingLeft(t, sandbox);
 }

@@ -35,7 +35,10 @@ export async function startTestSandbox(t: TapLike, options: SandboxOptions = {})
   return sandbox;
 }
 
-export async function expectNothingLeft(t: Asserts, sandbox: Sandbox): Promise<void> {
+export async function expectNothingLeft(
+  t: Asserts,
+  sandbox: Pick<Sandbox, 'stop' | 'runtime'>,
+): Promise<void> {
   await sandbox.stop();
   t.same(
     sandbox.runtime.leftovers(),
