@@ -452,14 +452,7 @@ function chooseMembershipChange(
   }
   if (total < size) {
     if (healthyVoters.length < voters.length) {
-      const down = voters.filter((m) => !m.healthy).map((m) => m.name);
-      return {
-        situation: {
-          phase: 'Recovering',
-          reason: 'MembersUnreachable',
-          message: `waiting for ${down.join(', ')} before adding a member`,
-        },
-      };
+      return { situation: unreachable(voters, (down) => `waiting for ${down} before adding a member`) };
     }
     const next = memberName(names.cluster, nextOrdinal(o, names, members));
     const start: MemberStart = {
@@ -521,16 +514,15 @@ function chooseMembershipChange(
   }
 
   if (healthyVoters.length < voters.length) {
-    const down = voters.filter((m) => !m.healthy).map((m) => m.name);
-    return {
-      situation: {
-        phase: 'Recovering',
-        reason: 'MembersUnreachable',
-        message: `${down.join(', ')} unhealthy`,
-      },
-    };
+    return { situation: unreachable(voters, (down) => `${down} unhealthy`) };
   }
   return { situation: { phase: 'Running' } };
+}
+
+/** Recovering, naming the voters that do not answer. */
+function unreachable(voters: Member[], message: (down: string) => string): Situation {
+  const down = voters.filter((m) => !m.healthy).map((m) => m.name);
+  return { phase: 'Recovering', reason: 'MembersUnreachable', message: message(down.join(', ')) };
 }
 
 /** Learners first, then unhealthy members, then the highest ordinal (numerically). */
