@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Etcd3 } from 'etcd3';
 import type { EtcdCluster } from '../../lib/api/index.js';
-import type { KubeClient} from '../../lib/kube/index.js';
+import type { KubeClient } from '../../lib/kube/index.js';
 import { EtcdClusters, Namespaces, Pods } from '../../lib/kube/index.js';
 import { etcdClient } from './etcd-client.js';
 import { eventually } from './sandbox.js';
