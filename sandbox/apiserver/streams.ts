@@ -110,9 +110,14 @@ export function servePortForward(
     .flatMap((p) => p.split(','))
     .map(Number);
   const streams: (Duplex | undefined)[] = [];
+  // What the client sends before the pod's port is connected waits for it (a TLS ClientHello does).
+  const pending: Buffer[][] = ports.map(() => []);
   ws.on('message', (data: Buffer) => {
     const channel = data[0] ?? 0;
-    if (channel % 2 === 0) streams[channel / 2]?.write(data.subarray(1));
+    if (channel % 2 !== 0) return;
+    const stream = streams[channel / 2];
+    if (stream) stream.write(data.subarray(1));
+    else pending[channel / 2]?.push(data.subarray(1));
   });
   ws.on('close', () => {
     for (const s of streams) s?.destroy();
@@ -128,6 +133,7 @@ export function servePortForward(
           return;
         }
         streams[i] = stream;
+        for (const chunk of pending[i] ?? []) stream.write(chunk);
         stream.on('data', (chunk: Buffer) => {
           if (ws.readyState === ws.OPEN) ws.send(frame(2 * i, chunk));
         });
