@@ -8,7 +8,7 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import type * as Protobuf from 'protobufjs';
 const require = createRequire(import.meta.url);
 // The descriptor is read by @grpc/proto-loader, so it is made by the protobufjs that loader uses.
@@ -18,8 +18,11 @@ const LOAD_PROTO = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/pro
 let etcdDescriptor: string | undefined;
 
 function inlineEtcdProtos(): Plugin {
+  // keepCase as etcd3's own loadSync: its code reads snake_case fields (header.cluster_id).
   etcdDescriptor ??= JSON.stringify(
-    protobuf.loadSync(join(dirname(require.resolve('etcd3/package.json')), 'proto/rpc.proto')).toJSON(),
+    new protobuf.Root()
+      .loadSync(join(dirname(require.resolve('etcd3/package.json')), 'proto/rpc.proto'), { keepCase: true })
+      .toJSON(),
   );
   const descriptor = etcdDescriptor;
   return {
@@ -38,23 +41,32 @@ function inlineEtcdProtos(): Plugin {
   };
 }
 
-/** Bundles `entry` into the executable `outfile`. */
-export async function bundle(entry: string, outfile: string): Promise<void> {
+/** How every bundle is built: CommonJS for Node 20, minified, import.meta.url as this file's URL. */
+export const BUILD_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  // ESM dependencies (yargs) call createRequire(import.meta.url); in CommonJS that is this file.
+  banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__importMetaUrl' },
+};
+
+/** The plugins every bundle needs to be self-contained. */
+export function standardPlugins(): Plugin[] {
+  return [inlineEtcdProtos()];
+}
+
+/** Bundles `entry` into the executable `outfile`, with `plugins` of its own besides the standard ones. */
+export async function bundle(entry: string, outfile: string, plugins: Plugin[] = []): Promise<void> {
   await build({
+    ...BUILD_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    legalComments: 'none',
-    // ESM dependencies (yargs) call createRequire(import.meta.url); in CommonJS that is this file.
-    banner: {
-      js: "#!/usr/bin/env node\nconst __importMetaUrl = require('url').pathToFileURL(__filename).href;",
-    },
-    define: { 'import.meta.url': '__importMetaUrl' },
-    plugins: [inlineEtcdProtos()],
+    banner: { js: `#!/usr/bin/env node\n${BUILD_OPTIONS.banner!.js}` },
+    plugins: [...standardPlugins(), ...plugins],
   });
   chmodSync(outfile, 0o755);
 }
