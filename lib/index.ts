@@ -8,4 +8,5 @@ export * from './errors.js';
 export * from './kube/index.js';
 export * from './etcd/index.js';
 export * from './tls/index.js';
+export * from './access/index.js';
 export { VERSION } from './version.js';
