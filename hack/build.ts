@@ -8,16 +8,23 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pluginBundlePlugins } from '../plugin/bundling.js';
 import { bundle } from './bundle.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 
-const ENTRY_POINTS = { 'kubectl-etcd': 'plugin/main.ts', 'etcd-operator': 'operator/main.ts' };
+const ENTRY_POINTS = {
+  'kubectl-etcd': 'plugin/main.ts',
+  'kubectl_complete-etcd': 'plugin/complete-main.ts',
+  'etcd-operator': 'operator/main.ts',
+};
 
 await Promise.all(
-  Object.entries(ENTRY_POINTS).map(([name, entry]) => bundle(join(root, entry), join(root, 'bin', name))),
+  Object.entries(ENTRY_POINTS).map(([name, entry]) =>
+    bundle(join(root, entry), join(root, 'bin', name), name === 'kubectl-etcd' ? pluginBundlePlugins() : []),
+  ),
 );
 // The executables have no extension, so node asks the nearest package.json what they are.
 writeFileSync(join(root, 'bin', 'package.json'), '{ "type": "commonjs" }\n');
