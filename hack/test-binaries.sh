@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 hack/etcd-binaries.sh
 hack/kube-binaries.sh --only kube-apiserver
 hack/kube-binaries.sh --only kube-controller-manager
+hack/kube-binaries.sh --only krew
