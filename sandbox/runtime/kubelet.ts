@@ -141,7 +141,7 @@ export class Kubelet {
 
   /** Rewrites each pod's hosts file where the cluster's names changed. Synchronous. */
   writeHosts(): void {
-    const ipOf = (pod: V1Pod) => this.workers.get(pod.metadata?.uid ?? '')?.net?.ip ?? pod.status?.podIP;
+    const ipOf = (pod: V1Pod) => this.workers.get(pod.metadata?.uid ?? '')?.ip ?? pod.status?.podIP;
     const records = clusterRecords(this.pods.list(), this.services.list(), ipOf);
     for (const worker of this.workers.values()) {
       const net = worker.net;

@@ -67,6 +67,11 @@ const VOLUME_RETRY_MS = 500;
 
 export class PodWorker {
   pod: V1Pod;
+  /**
+   * The pod's address, reserved as the worker is made, before its network is up, so that its peers'
+   * hosts files name it before they start: a Go program (etcd) reads /etc/hosts once per 5 seconds.
+   */
+  readonly ip: string | undefined;
   net: PodNetwork | undefined;
   volumes = new Map<string, VolumePath>();
   readonly record: PodRecord;
@@ -87,6 +92,7 @@ export class PodWorker {
     private readonly deps: WorkerDeps,
   ) {
     this.pod = pod;
+    this.ip = deps.network.reserve();
     this.logs = new ContainerLogs(join(deps.podDir, 'logs'));
     const waiting = (c: V1Container, reason: string): ContainerRecord => ({
       name: c.name,
@@ -251,7 +257,7 @@ export class PodWorker {
   }
 
   private async runPod(): Promise<void> {
-    this.net = await this.deps.network.addPod(this.uid.slice(0, 8));
+    this.net = await this.deps.network.addPod(this.uid.slice(0, 8), this.ip);
     if (this.stopping) return;
     this.record.podIP = this.net.ip;
     this.record.startTime = new Date();
@@ -501,6 +507,7 @@ export class PodWorker {
     await exits();
     await Promise.all([...this.execs].map((e) => e.closed));
     if (this.net) await this.deps.network.removePod(this.net);
+    if (this.ip !== undefined) this.deps.network.release(this.ip);
     rmSync(this.deps.podDir, { recursive: true, force: true });
   }
 
