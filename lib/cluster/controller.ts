@@ -21,6 +21,7 @@ import {
   Secrets,
   Services,
 } from '../kube/resources.js';
+import { KeyPool } from '../tls/key-pool.js';
 import { EtcdConnections } from './connections.js';
 import { execute, type ExecuteDeps } from './execute.js';
 import { observe } from './observe.js';
@@ -50,6 +51,9 @@ export function createEtcdClusterController(options: EtcdClusterControllerOption
   const clock = options.clock ?? systemClock;
   const connections = new EtcdConnections(options.etcdTimeoutMs);
   const config = { replaceUnhealthyAfterMs: options.replaceUnhealthyAfterMs ?? 5 * 60_000 };
+  // The keys of one new cluster, ready before it is asked for.
+  const keys = new KeyPool(4);
+  keys.fill();
 
   const controller = new Controller(
     {
@@ -90,6 +94,7 @@ export function createEtcdClusterController(options: EtcdClusterControllerOption
           recorder: options.recorder,
           logger: context.logger,
           fieldManager: FIELD_MANAGER,
+          privateKeys: (count) => keys.take(count),
           ...(options.failpoint ? { failpoint: options.failpoint } : {}),
         });
         return { requeueAfter };

@@ -28,11 +28,11 @@ import {
   type ResourceType,
   type Secret,
 } from '../kube/resources.js';
+import type { KeyObject } from 'node:crypto';
 import {
   buildCaSecret,
   buildTlsSecret,
-  issueClusterCA,
-  issueLeaf,
+  issueClusterCertificates,
   planClusterCertificates,
   readTlsSecret,
   type KeyPair,
@@ -52,6 +52,8 @@ export interface ExecuteDeps {
   logger: Logger;
   /** Server-side apply's owner of the fields the operator sets. */
   fieldManager: string;
+  /** Where certificate keys come from (a KeyPool's take); made on demand when absent. */
+  privateKeys?: (count: number) => Promise<KeyObject[]>;
   /** Test hook: called at named points between non-idempotent steps, to crash the operator there. */
   failpoint?: (name: 'after-member-add') => void | Promise<void>;
 }
@@ -109,22 +111,27 @@ async function issueCertificates(
   });
   if (!certs?.ca) return;
   const metadata = { labels: commonLabels(names), ownerReferences: [ownerReference(cluster)] };
-  let ca: KeyPair;
-  if (work.createCA) {
-    ca = issueClusterCA(certs.ca);
-    await deps.client.apply(Secrets, buildCaSecret(certs.ca.secretName, names.namespace, ca, metadata), {
-      fieldManager: deps.fieldManager,
-      force: true,
-    });
-  } else {
-    const stored = secrets.get(certs.ca.secretName);
-    if (!stored) throw new Error(`Secret ${certs.ca.secretName} vanished while issuing certificates`);
-    ca = readTlsSecret(stored);
+  let stored: KeyPair | undefined;
+  if (!work.createCA) {
+    const secret = secrets.get(certs.ca.secretName);
+    if (!secret) throw new Error(`Secret ${certs.ca.secretName} vanished while issuing certificates`);
+    stored = readTlsSecret(secret);
   }
   // A new CA invalidates every leaf signed by the old one.
   const roles = new Set(work.createCA ? certs.leaves.map((l) => l.role) : work.reissue.map((r) => r.role));
-  for (const leaf of certs.leaves.filter((l) => roles.has(l.role))) {
-    const secret = buildTlsSecret(leaf.secretName, names.namespace, issueLeaf(ca, leaf), metadata);
+  const leaves = certs.leaves.filter((l) => roles.has(l.role));
+  const issued = await issueClusterCertificates(stored ?? certs.ca, leaves, {
+    ...(deps.privateKeys ? { privateKeys: deps.privateKeys } : {}),
+  });
+  if (work.createCA) {
+    await deps.client.apply(
+      Secrets,
+      buildCaSecret(certs.ca.secretName, names.namespace, issued.ca, metadata),
+      { fieldManager: deps.fieldManager, force: true },
+    );
+  }
+  for (const [i, leaf] of leaves.entries()) {
+    const secret = buildTlsSecret(leaf.secretName, names.namespace, issued.leaves[i]!, metadata);
     await deps.client.apply(Secrets, secret, { fieldManager: deps.fieldManager, force: true });
     const why = work.reissue.find((r) => r.role === leaf.role)?.message ?? 'a new CA';
     await deps.recorder.event(

@@ -5,6 +5,7 @@
 export {
   createCertificateAuthority,
   issueCertificate,
+  generatePrivateKeys,
   readCertificate,
   isIssuedBy,
   keyMatchesCertificate,
@@ -38,7 +39,8 @@ export {
   type TlsMaterial,
   type SecretMetadata,
 } from './secrets.js';
-export { issueClusterCA, issueLeaf } from './issue.js';
+export { issueClusterCA, issueLeaf, issueClusterCertificates } from './issue.js';
+export { KeyPool } from './key-pool.js';
 export {
   planRenewal,
   type RenewalPlan,

@@ -7,6 +7,8 @@ import {
   constants,
   createHash,
   createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
   generateKeyPairSync,
   privateEncrypt,
   randomBytes,
@@ -14,6 +16,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { isIP } from 'node:net';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { CertificateError } from '../errors.js';
 
@@ -29,6 +32,8 @@ export interface CertificateAuthorityOptions {
   commonName: string;
   validityMs: number;
   now?: Date;
+  /** The certificate's RSA key, made beforehand (generatePrivateKeys); a new one when absent. */
+  privateKey?: KeyObject;
 }
 
 export interface CertificateOptions {
@@ -39,6 +44,8 @@ export interface CertificateOptions {
   validityMs: number;
   now?: Date;
   organization?: string;
+  /** The certificate's RSA key, made beforehand (generatePrivateKeys); a new one when absent. */
+  privateKey?: KeyObject;
 }
 
 /** What a certificate says, as read back from its PEM. */
@@ -70,7 +77,7 @@ const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420',
 
 /** A new self-signed CA that may sign certificates (and nothing below them: pathLen 0). */
 export function createCertificateAuthority(options: CertificateAuthorityOptions): KeyPair {
-  const { publicKey, privateKey, keyPem } = newKeyPair();
+  const { publicKey, privateKey, keyPem } = newKeyPair(options.privateKey);
   const cert = newCertificate(publicKey, options.commonName, undefined, options);
   cert.setIssuer(cert.subject.attributes);
   cert.setExtensions([
@@ -90,7 +97,7 @@ export function issueCertificate(ca: KeyPair, options: CertificateOptions): KeyP
   if (options.usages.length === 0) throw new CertificateError('a certificate needs a usage');
   const caCert = parseForgeCertificate(ca.cert, 'the CA certificate');
   const caKey = parsePrivateKey(ca.key, 'the CA key');
-  const { publicKey, keyPem } = newKeyPair();
+  const { publicKey, keyPem } = newKeyPair(options.privateKey);
   const cert = newCertificate(publicKey, options.commonName, options.organization, options);
   if (cert.validity.notAfter > caCert.validity.notAfter) {
     cert.validity.notAfter = caCert.validity.notAfter;
@@ -149,8 +156,29 @@ export function keyMatchesCertificate(cert: string, key: string): boolean {
   return parseX509(cert, 'the certificate').checkPrivateKey(parsePrivateKey(key, 'the key'));
 }
 
-function newKeyPair(): { publicKey: forge.pki.PublicKey; privateKey: KeyObject; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const RSA_KEY = { modulusLength: 2048 } as const;
+const generateRsaKey = promisify(generateKeyPair);
+
+/**
+ * `count` RSA keys made at once on libuv's thread pool. A 2048-bit key takes ~0.3 s of CPU: made
+ * one after another they block the event loop for seconds; made here, the loop stays free and the
+ * cores share them.
+ */
+export async function generatePrivateKeys(count: number): Promise<KeyObject[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => (await generateRsaKey('rsa', RSA_KEY)).privateKey),
+  );
+}
+
+function newKeyPair(given?: KeyObject): {
+  publicKey: forge.pki.PublicKey;
+  privateKey: KeyObject;
+  keyPem: string;
+} {
+  if (given && given.asymmetricKeyType !== 'rsa') throw new CertificateError('certificate keys are RSA');
+  const { publicKey, privateKey } = given
+    ? { publicKey: createPublicKey(given), privateKey: given }
+    : generateKeyPairSync('rsa', RSA_KEY);
   return {
     publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()),
     privateKey,

@@ -1,11 +1,18 @@
 import t from 'tap';
 import { parseEtcdCluster } from '../../lib/api/index.js';
 import { ValidationError } from '../../lib/errors.js';
+import { generateKeyPairSync } from 'node:crypto';
 import {
   buildCaSecret,
   buildTlsSecret,
+  createCertificateAuthority,
+  isIssuedBy,
+  issueClusterCertificates,
+  issueLeaf,
+  keyMatchesCertificate,
   memberDnsName,
   planClusterCertificates,
+  readCertificate,
   readTlsSecret,
   type ClusterNaming,
 } from '../../lib/tls/index.js';
@@ -146,3 +153,35 @@ t.test('reading a broken TLS Secret names the key, never the content', async (t)
 const KEY_BODY = 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC';
 const KEY = `-----BEGIN PRIVATE KEY-----\n${KEY_BODY}\n-----END PRIVATE KEY-----\n`;
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUX\n-----END CERTIFICATE-----\n';
+
+t.test('a pass issues the CA and every leaf of the plan, each with a key of its own', async (t) => {
+  const plan = planClusterCertificates(cluster(), naming)!;
+  const issued = await issueClusterCertificates(plan.ca!, plan.leaves);
+  t.equal(readCertificate(issued.ca.cert).commonName, 'demo.prod etcd CA');
+  t.ok(readCertificate(issued.ca.cert).isCA);
+  t.equal(issued.leaves.length, 3);
+  for (const [i, leaf] of issued.leaves.entries()) {
+    t.equal(readCertificate(leaf.cert).commonName, plan.leaves[i]!.commonName, 'in the order of the plan');
+    t.ok(isIssuedBy(leaf.cert, issued.ca.cert), 'signed by the new CA');
+    t.ok(keyMatchesCertificate(leaf.cert, leaf.key), 'its own key');
+    t.equal(leaf.caCert, issued.ca.cert);
+  }
+  const keys = new Set([issued.ca.key, ...issued.leaves.map((l) => l.key)]);
+  t.equal(keys.size, 4, 'no key is shared');
+});
+
+t.test('with an existing CA, only the leaves asked for are issued, by that CA', async (t) => {
+  const ca = createCertificateAuthority({ commonName: 'kept', validityMs: 3600e3 });
+  const [peer] = planClusterCertificates(cluster(), naming)!.leaves;
+  const issued = await issueClusterCertificates(ca, [peer!]);
+  t.equal(issued.ca, ca, 'the CA is the one given');
+  t.equal(issued.leaves.length, 1);
+  t.ok(isIssuedBy(issued.leaves[0]!.cert, ca.cert));
+});
+
+t.test('a key made beforehand must be RSA', async (t) => {
+  const ca = createCertificateAuthority({ commonName: 'kept', validityMs: 3600e3 });
+  const [peer] = planClusterCertificates(cluster(), naming)!.leaves;
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  t.throws(() => issueLeaf(ca, peer!, undefined, privateKey), CertificateError);
+});
