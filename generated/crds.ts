@@ -114,10 +114,32 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                     "type": "string",
                     "minLength": 1
                   },
+                  "timeZone": {
+                    "description": "The IANA time zone the schedule is read in, such as `Europe/Berlin`; UTC when absent.",
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64
+                  },
+                  "startingDeadlineSeconds": {
+                    "description": "With a schedule, a run missed (the operator was down) still starts if it is at most this late; later ones are skipped and the next is awaited.",
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 86400,
+                    "default": 3600
+                  },
                   "suspend": {
                     "description": "With a schedule, take no new snapshots until this is set back to false.",
                     "type": "boolean",
                     "default": false
+                  },
+                  "verify": {
+                    "description": "How each snapshot is checked after upload. Checksum reads the object back from storage and compares its SHA-256; Restore also restores it into a scratch etcd and compares the key count and hash at the snapshot's revision with those recorded when it was taken.",
+                    "type": "string",
+                    "enum": [
+                      "Checksum",
+                      "Restore"
+                    ],
+                    "default": "Checksum"
                   },
                   "storage": {
                     "description": "Where snapshots are written.",
@@ -157,6 +179,14 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                             "type": "boolean",
                             "default": false
                           },
+                          "serverSideEncryption": {
+                            "description": "The server-side encryption S3 applies to the snapshots it stores.",
+                            "type": "string",
+                            "enum": [
+                              "AES256",
+                              "aws:kms"
+                            ]
+                          },
                           "credentialsSecret": {
                             "description": "A Secret with keys `accessKeyId` and `secretAccessKey` (and optionally `sessionToken`). When absent, the SDK's default chain (IRSA, instance profile) is used.",
                             "type": "object",
@@ -191,6 +221,11 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                             "description": "An object name prefix under which snapshots are written.",
                             "type": "string",
                             "maxLength": 512
+                          },
+                          "endpoint": {
+                            "description": "A GCS-compatible endpoint URL, such as an emulator's.",
+                            "type": "string",
+                            "pattern": "^https?://"
                           },
                           "credentialsSecret": {
                             "description": "A Secret holding a service-account JSON key; key defaults to `credentials.json`. When absent, workload identity or the default credentials are used.",
@@ -321,6 +356,110 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                       "member": {
                         "description": "The member the snapshot was streamed from.",
                         "type": "string"
+                      },
+                      "clusterID": {
+                        "description": "The etcd cluster ID, 16 hex digits.",
+                        "type": "string"
+                      },
+                      "etcdVersion": {
+                        "description": "The etcd version of the member the snapshot was streamed from.",
+                        "type": "string"
+                      },
+                      "verified": {
+                        "description": "How the snapshot was verified after upload (Checksum or Restore); absent until it is.",
+                        "type": "string",
+                        "enum": [
+                          "Checksum",
+                          "Restore"
+                        ]
+                      },
+                      "verifiedTime": {
+                        "description": "When the verification finished.",
+                        "type": "string",
+                        "format": "date-time"
+                      }
+                    }
+                  },
+                  "currentRun": {
+                    "description": "The run in progress: the snapshot it writes. A run found here after an operator restart was interrupted; its leftovers are removed and it is recorded as failed.",
+                    "type": "object",
+                    "required": [
+                      "name",
+                      "startTime"
+                    ],
+                    "properties": {
+                      "name": {
+                        "description": "The snapshot's key under the storage location.",
+                        "type": "string"
+                      },
+                      "startTime": {
+                        "description": "When the run started.",
+                        "type": "string",
+                        "format": "date-time"
+                      },
+                      "scheduledTime": {
+                        "description": "The schedule time the run is for.",
+                        "type": "string",
+                        "format": "date-time"
+                      },
+                      "bytesWritten": {
+                        "description": "Bytes of the snapshot stored so far (updated every few seconds).",
+                        "type": "integer",
+                        "format": "int64",
+                        "minimum": 0
+                      },
+                      "totalBytes": {
+                        "description": "The snapshot's size, as the member announced it.",
+                        "type": "integer",
+                        "format": "int64",
+                        "minimum": 0
+                      },
+                      "member": {
+                        "description": "The member the snapshot streams from.",
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "consecutiveFailures": {
+                    "description": "Runs failed in a row since the latest success; drives the retry backoff.",
+                    "type": "integer",
+                    "minimum": 0
+                  },
+                  "history": {
+                    "description": "The most recent runs, newest first (at most 10).",
+                    "type": "array",
+                    "maxItems": 10,
+                    "items": {
+                      "type": "object",
+                      "required": [
+                        "name",
+                        "startTime",
+                        "outcome"
+                      ],
+                      "properties": {
+                        "name": {
+                          "description": "The snapshot's key under the storage location.",
+                          "type": "string"
+                        },
+                        "startTime": {
+                          "type": "string",
+                          "format": "date-time"
+                        },
+                        "completionTime": {
+                          "type": "string",
+                          "format": "date-time"
+                        },
+                        "outcome": {
+                          "type": "string",
+                          "enum": [
+                            "Succeeded",
+                            "Failed"
+                          ]
+                        },
+                        "message": {
+                          "description": "Why the run failed, in one line.",
+                          "type": "string"
+                        }
                       }
                     }
                   },
@@ -879,6 +1018,14 @@ export const etcdclusterCrd: CustomResourceDefinition = {
                                         "type": "boolean",
                                         "default": false
                                       },
+                                      "serverSideEncryption": {
+                                        "description": "The server-side encryption S3 applies to the snapshots it stores.",
+                                        "type": "string",
+                                        "enum": [
+                                          "AES256",
+                                          "aws:kms"
+                                        ]
+                                      },
                                       "credentialsSecret": {
                                         "description": "A Secret with keys `accessKeyId` and `secretAccessKey` (and optionally `sessionToken`). When absent, the SDK's default chain (IRSA, instance profile) is used.",
                                         "type": "object",
@@ -913,6 +1060,11 @@ export const etcdclusterCrd: CustomResourceDefinition = {
                                         "description": "An object name prefix under which snapshots are written.",
                                         "type": "string",
                                         "maxLength": 512
+                                      },
+                                      "endpoint": {
+                                        "description": "A GCS-compatible endpoint URL, such as an emulator's.",
+                                        "type": "string",
+                                        "pattern": "^https?://"
                                       },
                                       "credentialsSecret": {
                                         "description": "A Secret holding a service-account JSON key; key defaults to `credentials.json`. When absent, workload identity or the default credentials are used.",

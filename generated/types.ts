@@ -48,9 +48,21 @@ export interface EtcdBackupSpec {
    */
   schedule?: string;
   /**
+   * The IANA time zone the schedule is read in, such as `Europe/Berlin`; UTC when absent.
+   */
+  timeZone?: string;
+  /**
+   * With a schedule, a run missed (the operator was down) still starts if it is at most this late; later ones are skipped and the next is awaited.
+   */
+  startingDeadlineSeconds: number;
+  /**
    * With a schedule, take no new snapshots until this is set back to false.
    */
   suspend: boolean;
+  /**
+   * How each snapshot is checked after upload. Checksum reads the object back from storage and compares its SHA-256; Restore also restores it into a scratch etcd and compares the key count and hash at the snapshot's revision with those recorded when it was taken.
+   */
+  verify: 'Checksum' | 'Restore';
   storage: StorageLocation;
   retention?: RetentionPolicy;
 }
@@ -87,6 +99,10 @@ export interface S3Location {
    */
   forcePathStyle: boolean;
   /**
+   * The server-side encryption S3 applies to the snapshots it stores.
+   */
+  serverSideEncryption?: 'AES256' | 'aws:kms';
+  /**
    * A Secret with keys `accessKeyId` and `secretAccessKey` (and optionally `sessionToken`). When absent, the SDK's default chain (IRSA, instance profile) is used.
    */
   credentialsSecret?: {
@@ -108,6 +124,10 @@ export interface GCSLocation {
    * An object name prefix under which snapshots are written.
    */
   prefix?: string;
+  /**
+   * A GCS-compatible endpoint URL, such as an emulator's.
+   */
+  endpoint?: string;
   credentialsSecret?: SecretKeyReference;
 }
 /**
@@ -167,6 +187,17 @@ export interface EtcdBackupStatus {
    */
   nextScheduleTime?: string;
   lastBackup?: BackupRecord;
+  currentRun?: BackupRun;
+  /**
+   * Runs failed in a row since the latest success; drives the retry backoff.
+   */
+  consecutiveFailures?: number;
+  /**
+   * The most recent runs, newest first (at most 10).
+   *
+   * @maxItems 10
+   */
+  history?: BackupRunRecord[];
   conditions?: Conditions;
 }
 /**
@@ -197,6 +228,64 @@ export interface BackupRecord {
    * The member the snapshot was streamed from.
    */
   member?: string;
+  /**
+   * The etcd cluster ID, 16 hex digits.
+   */
+  clusterID?: string;
+  /**
+   * The etcd version of the member the snapshot was streamed from.
+   */
+  etcdVersion?: string;
+  /**
+   * How the snapshot was verified after upload (Checksum or Restore); absent until it is.
+   */
+  verified?: 'Checksum' | 'Restore';
+  /**
+   * When the verification finished.
+   */
+  verifiedTime?: string;
+}
+/**
+ * The run in progress: the snapshot it writes. A run found here after an operator restart was interrupted; its leftovers are removed and it is recorded as failed.
+ */
+export interface BackupRun {
+  /**
+   * The snapshot's key under the storage location.
+   */
+  name: string;
+  /**
+   * When the run started.
+   */
+  startTime: string;
+  /**
+   * The schedule time the run is for.
+   */
+  scheduledTime?: string;
+  /**
+   * Bytes of the snapshot stored so far (updated every few seconds).
+   */
+  bytesWritten?: number;
+  /**
+   * The snapshot's size, as the member announced it.
+   */
+  totalBytes?: number;
+  /**
+   * The member the snapshot streams from.
+   */
+  member?: string;
+}
+export interface BackupRunRecord {
+  /**
+   * The snapshot's key under the storage location.
+   */
+  name: string;
+  startTime: string;
+  completionTime?: string;
+  outcome: 'Succeeded' | 'Failed';
+  /**
+   * Why the run failed, in one line.
+   */
+  message?: string;
 }
 /**
  * One aspect of the resource's state, in the shape Kubernetes uses everywhere (metav1.Condition).

@@ -31,9 +31,28 @@ export const validateEtcdBackupSchema: Record<string, unknown> = {
           "type": "string",
           "minLength": 1
         },
+        "timeZone": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 64
+        },
+        "startingDeadlineSeconds": {
+          "type": "integer",
+          "minimum": 0,
+          "maximum": 86400,
+          "default": 3600
+        },
         "suspend": {
           "type": "boolean",
           "default": false
+        },
+        "verify": {
+          "type": "string",
+          "enum": [
+            "Checksum",
+            "Restore"
+          ],
+          "default": "Checksum"
         },
         "storage": {
           "x-message": "must set exactly one of s3, gcs or volume",
@@ -67,6 +86,13 @@ export const validateEtcdBackupSchema: Record<string, unknown> = {
                   "type": "boolean",
                   "default": false
                 },
+                "serverSideEncryption": {
+                  "type": "string",
+                  "enum": [
+                    "AES256",
+                    "aws:kms"
+                  ]
+                },
                 "credentialsSecret": {
                   "type": "object",
                   "required": [
@@ -98,6 +124,10 @@ export const validateEtcdBackupSchema: Record<string, unknown> = {
                 "prefix": {
                   "type": "string",
                   "maxLength": 512
+                },
+                "endpoint": {
+                  "type": "string",
+                  "pattern": "^https?://"
                 },
                 "credentialsSecret": {
                   "type": "object",
@@ -211,9 +241,98 @@ export const validateEtcdBackupSchema: Record<string, unknown> = {
             },
             "member": {
               "type": "string"
+            },
+            "clusterID": {
+              "type": "string"
+            },
+            "etcdVersion": {
+              "type": "string"
+            },
+            "verified": {
+              "type": "string",
+              "enum": [
+                "Checksum",
+                "Restore"
+              ]
+            },
+            "verifiedTime": {
+              "type": "string",
+              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
             }
           },
           "additionalProperties": false
+        },
+        "currentRun": {
+          "type": "object",
+          "required": [
+            "name",
+            "startTime"
+          ],
+          "properties": {
+            "name": {
+              "type": "string"
+            },
+            "startTime": {
+              "type": "string",
+              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+            },
+            "scheduledTime": {
+              "type": "string",
+              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+            },
+            "bytesWritten": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "totalBytes": {
+              "type": "integer",
+              "minimum": 0
+            },
+            "member": {
+              "type": "string"
+            }
+          },
+          "additionalProperties": false
+        },
+        "consecutiveFailures": {
+          "type": "integer",
+          "minimum": 0
+        },
+        "history": {
+          "type": "array",
+          "maxItems": 10,
+          "items": {
+            "type": "object",
+            "required": [
+              "name",
+              "startTime",
+              "outcome"
+            ],
+            "properties": {
+              "name": {
+                "type": "string"
+              },
+              "startTime": {
+                "type": "string",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+              },
+              "completionTime": {
+                "type": "string",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+              },
+              "outcome": {
+                "type": "string",
+                "enum": [
+                  "Succeeded",
+                  "Failed"
+                ]
+              },
+              "message": {
+                "type": "string"
+              }
+            },
+            "additionalProperties": false
+          }
         },
         "conditions": {
           "type": "array",
@@ -627,6 +746,13 @@ export const validateEtcdClusterSchema: Record<string, unknown> = {
                               "type": "boolean",
                               "default": false
                             },
+                            "serverSideEncryption": {
+                              "type": "string",
+                              "enum": [
+                                "AES256",
+                                "aws:kms"
+                              ]
+                            },
                             "credentialsSecret": {
                               "type": "object",
                               "required": [
@@ -658,6 +784,10 @@ export const validateEtcdClusterSchema: Record<string, unknown> = {
                             "prefix": {
                               "type": "string",
                               "maxLength": 512
+                            },
+                            "endpoint": {
+                              "type": "string",
+                              "pattern": "^https?://"
                             },
                             "credentialsSecret": {
                               "type": "object",

@@ -122,6 +122,11 @@ export class SnapshotIntegrityError extends EtcdOperatorError {
   override name = 'SnapshotIntegrityError';
 }
 
+/** A storage bucket (S3, GCS) does not exist, as distinct from an object in it that is absent. */
+export class BucketNotFoundError extends NotFoundError {
+  override name = 'BucketNotFoundError';
+}
+
 /** True for a NotFoundError anywhere in the `cause` chain. */
 export function isNotFound(err: unknown): boolean {
   return hasCause(err, NotFoundError) !== undefined;

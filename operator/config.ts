@@ -31,6 +31,8 @@ export interface OperatorConfig {
   syncPeriodMs: number;
   /** A member unhealthy this long is replaced while quorum holds. */
   replaceUnhealthyAfterMs: number;
+  /** Where the operator sees PersistentVolumeClaims for volume backups: `<dir>/<namespace>/<claim>`. */
+  backupVolumeRoot?: string;
   /** Tests only: crash the process at this point of a reconcile (see lib/cluster/execute.ts). */
   failpoint?: 'after-member-add';
 }
@@ -143,6 +145,11 @@ export async function parseConfig(
         default: '5m',
         describe: 'Replace an etcd member unhealthy this long, if quorum holds without it',
       },
+      'backup-volume-root': {
+        type: 'string',
+        describe:
+          'Directory under which volume backups reach their claims, as <dir>/<namespace>/<claimName> (claims mounted into the operator)',
+      },
       failpoint: { choices: ['after-member-add'] as const, hidden: true },
     })
     .env(ENV_PREFIX)
@@ -186,6 +193,7 @@ export async function parseConfig(
     concurrency: args.concurrency,
     syncPeriodMs: duration(args['sync-period'], 'sync-period'),
     replaceUnhealthyAfterMs: duration(args['replace-unhealthy-after'], 'replace-unhealthy-after'),
+    ...(args['backup-volume-root'] ? { backupVolumeRoot: args['backup-volume-root'] } : {}),
     ...(args.failpoint ? { failpoint: args.failpoint } : {}),
   };
   if (!(config.retryPeriodMs < config.renewDeadlineMs && config.renewDeadlineMs < config.leaseDurationMs)) {

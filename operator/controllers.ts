@@ -1,7 +1,8 @@
 /**
- * The controllers etcd-operator runs. Each entry builds one Controller from the shared runtime;
- * the EtcdCluster and EtcdBackup controllers are added here as they land.
+ * The controllers etcd-operator runs. Each entry builds one Controller from the shared runtime.
  */
+import type { Registry } from 'prom-client';
+import { createBackupMetrics, createEtcdBackupController, type ClaimDirectory } from '../lib/backup/index.js';
 import { createEtcdClusterController } from '../lib/cluster/index.js';
 import type {
   Cache,
@@ -21,9 +22,13 @@ export interface OperatorRuntime {
   logger: Logger;
   clock: Clock;
   metrics: KubeMetrics;
+  /** The /metrics registry, for controllers' own metrics. */
+  registry: Registry;
   /** Resources of one kind reconciled at once (--concurrency). */
   concurrency: number;
   replaceUnhealthyAfterMs: number;
+  /** Where volume backups find their claims (--backup-volume-root, or the sandbox's runtime). */
+  claimDir?: ClaimDirectory;
   failpoint?: 'after-member-add';
   /** Called when the process stops, after the controllers. */
   onClose: (close: () => void) => void;
@@ -32,7 +37,7 @@ export interface OperatorRuntime {
 export type ControllerFactory = (runtime: OperatorRuntime) => Controller;
 
 const etcdClusters: ControllerFactory = (runtime) => {
-  const { failpoint, ...shared } = runtime;
+  const { failpoint, registry: _, claimDir: __, ...shared } = runtime;
   const { controller, close } = createEtcdClusterController({
     ...shared,
     ...(failpoint ? { failpoint: crashAt(failpoint) } : {}),
@@ -48,4 +53,17 @@ function crashAt(point: string) {
   };
 }
 
-export const controllers: readonly ControllerFactory[] = [etcdClusters];
+const etcdBackups: ControllerFactory = (runtime) =>
+  createEtcdBackupController({
+    client: runtime.client,
+    cache: runtime.cache,
+    recorder: runtime.recorder,
+    logger: runtime.logger,
+    metrics: runtime.metrics,
+    backupMetrics: createBackupMetrics(runtime.registry),
+    clock: runtime.clock,
+    concurrency: runtime.concurrency,
+    ...(runtime.claimDir ? { claimDir: runtime.claimDir } : {}),
+  });
+
+export const controllers: readonly ControllerFactory[] = [etcdClusters, etcdBackups];

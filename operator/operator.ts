@@ -15,8 +15,10 @@ import {
   KubeClient,
   Manager,
   systemClock,
+  type Clock,
   type Logger,
 } from '../lib/kube/index.js';
+import { claimsUnder, type ClaimDirectory } from '../lib/backup/index.js';
 import { VERSION } from '../lib/version.js';
 import type { OperatorConfig } from './config.js';
 import { controllers as registered, type ControllerFactory } from './controllers.js';
@@ -27,6 +29,10 @@ export interface BuildOptions {
   factories?: readonly ControllerFactory[];
   /** The namespace the operator runs in, for the default lease namespace. */
   podNamespace?: string;
+  /** Time for every controller; tests jump it forward to reach schedule times. */
+  clock?: Clock;
+  /** Where volume backups find claims, instead of --backup-volume-root (the sandbox's runtime). */
+  claimDir?: ClaimDirectory;
 }
 
 export interface Operator {
@@ -49,7 +55,7 @@ export function buildOperator(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createKubeMetrics(registry);
-  const clock = systemClock;
+  const clock = options.clock ?? systemClock;
   const cache = new Cache({
     sources: clientSources(client),
     namespaces: config.namespaces,
@@ -78,6 +84,8 @@ export function buildOperator(
       : undefined,
   });
   const closers: (() => void)[] = [];
+  const claimDir =
+    options.claimDir ?? (config.backupVolumeRoot ? claimsUnder(config.backupVolumeRoot) : undefined);
   const runtime = {
     client,
     cache,
@@ -85,8 +93,10 @@ export function buildOperator(
     logger,
     clock,
     metrics,
+    registry,
     concurrency: config.concurrency,
     replaceUnhealthyAfterMs: config.replaceUnhealthyAfterMs,
+    ...(claimDir ? { claimDir } : {}),
     ...(config.failpoint ? { failpoint: config.failpoint } : {}),
     onClose: (close: () => void) => closers.push(close),
   };

@@ -34,6 +34,8 @@ export async function generateTypes(
     additionalProperties: false,
     unreachableDefinitions: true,
     strictIndexSignatures: true,
+    // A bounded array is a plain array in TypeScript; the bound is the CRD's to enforce.
+    maxItems: -1,
     style: prettierOptions,
   });
   return code;

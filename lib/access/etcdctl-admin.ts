@@ -170,6 +170,18 @@ class EtcdctlAdmin implements EtcdAdmin {
     };
   }
 
+  async countKeys(endpoint: string, revision = 0): Promise<number> {
+    const { count } = (await this.at(endpoint, 'count keys', [
+      'get',
+      '',
+      '--prefix',
+      '--count-only',
+      '--consistency=s',
+      `--rev=${revision}`,
+    ])) as { count?: number };
+    return count ?? 0;
+  }
+
   async moveLeader(targetId: string): Promise<void> {
     // etcdctl finds the leader among the endpoints it is given: give it all of them.
     const first = this.options.endpoints[0]!;

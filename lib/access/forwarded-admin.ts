@@ -102,6 +102,10 @@ class ForwardedAdmin implements EtcdAdmin {
     return this.explained(() => this.inner.hashKV(endpoint, revision), endpoint);
   }
 
+  countKeys(endpoint: string, revision?: number): Promise<number> {
+    return this.explained(() => this.inner.countKeys(endpoint, revision), endpoint);
+  }
+
   moveLeader(targetId: string): Promise<void> {
     return this.explained(() => this.inner.moveLeader(targetId));
   }

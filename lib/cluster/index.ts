@@ -9,7 +9,10 @@ export {
 } from './controller.js';
 export {
   observe,
+  etcdAccess,
   memberEndpoints,
+  readSecrets,
+  type EtcdAccess,
   type EtcdConnector,
   type ObserveDeps,
   type Observation,

@@ -66,17 +66,38 @@ export async function observe(cluster: EtcdCluster, deps: ObserveDeps): Promise<
   };
   if (cluster.metadata.deletionTimestamp || cluster.spec.paused) return { observed };
 
-  const endpoints = memberEndpoints(names, [...observed.pods.values()], cluster.spec.security.tls.enabled);
-  if (endpoints.length === 0) return { observed };
-  const tls = clientTls(cluster, names, secrets);
-  if (cluster.spec.security.tls.enabled && !tls) return { observed };
-  const admin = deps.etcd.admin(cluster.metadata.uid ?? '', endpoints, tls);
+  const access = etcdAccess(cluster, [...observed.pods.values()], secrets);
+  if (!access) return { observed };
+  const admin = deps.etcd.admin(cluster.metadata.uid ?? '', access.endpoints, access.tls);
   const etcd = await readEtcd(admin);
   return etcd ? { observed: { ...observed, etcd }, admin } : { observed, admin };
 }
 
+export interface EtcdAccess {
+  endpoints: EtcdEndpoint[];
+  /** The operator's client certificate; absent when the cluster runs without TLS. */
+  tls?: EtcdTlsOptions;
+}
+
+/**
+ * How the operator reaches a cluster's members: their endpoints and its client certificate.
+ * Undefined while no member runs, or while TLS is on and the client Secret is missing or unreadable.
+ */
+export function etcdAccess(
+  cluster: EtcdCluster,
+  pods: Pod[],
+  secrets: Map<string, Secret>,
+): EtcdAccess | undefined {
+  const names = clusterNames(cluster);
+  const endpoints = memberEndpoints(names, pods, cluster.spec.security.tls.enabled);
+  if (endpoints.length === 0) return undefined;
+  if (!cluster.spec.security.tls.enabled) return { endpoints };
+  const tls = clientTls(cluster, names, secrets);
+  return tls ? { endpoints, tls } : undefined;
+}
+
 /** The Secrets the cluster's certificates live in, by name; absent ones are simply missing. */
-async function readSecrets(
+export async function readSecrets(
   cluster: EtcdCluster,
   names: ClusterNames,
   cache: Pick<Cache, 'list'>,

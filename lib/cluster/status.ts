@@ -3,6 +3,7 @@
  * Conditions keep their lastTransitionTime while their status does not change.
  */
 import type { Condition, EtcdClusterStatus, MemberStatus } from '../api/index.js';
+import { withTransitions, type ConditionInput } from '../api/conditions.js';
 import { compareVersions, parseVersion } from '../api/index.js';
 import { byOrdinal, clientURL, clusterNames, memberFromPeerURL, peerURL, selectorString } from './naming.js';
 import { quorum } from '../etcd/quorum.js';
@@ -78,17 +79,9 @@ function lowestVersion(versions: (string | undefined)[]): string | undefined {
   return parsed.sort((a, b) => compareVersions(parseVersion(a)!, parseVersion(b)!))[0];
 }
 
-type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
-
 function conditions(o: Observed, p: Plan, voters: number, healthy: number): Condition[] {
-  const previous = new Map((o.cluster.status?.conditions ?? []).map((c) => [c.type, c]));
   const computed = [available(voters, healthy), progressing(p.situation), degraded(p, voters, healthy)];
-  return computed.map((c) => {
-    const before = previous.get(c.type);
-    const lastTransitionTime =
-      before && before.status === c.status ? before.lastTransitionTime : o.now.toISOString();
-    return { ...c, observedGeneration: o.cluster.metadata.generation ?? 0, lastTransitionTime };
-  });
+  return withTransitions(o.cluster.status?.conditions, computed, o.now, o.cluster.metadata.generation ?? 0);
 }
 
 /** Available: a healthy majority of voters, so the cluster serves reads and writes. */

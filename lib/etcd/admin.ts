@@ -151,6 +151,8 @@ export interface EtcdAdmin {
   alarmDisarm(memberId?: string): Promise<Alarm[]>;
   defragment(endpoint: string): Promise<void>;
   hashKV(endpoint: string, revision?: number): Promise<HashKV>;
+  /** The number of keys at `revision` (0: the latest), as the member at `endpoint` holds them. */
+  countKeys(endpoint: string, revision?: number): Promise<number>;
   /** Asks the current leader to hand leadership to `targetId`. */
   moveLeader(targetId: string): Promise<void>;
   snapshot(endpoint: string, options?: SnapshotStreamOptions): AsyncIterable<SnapshotChunk>;
@@ -312,6 +314,18 @@ class Etcd3Admin implements EtcdAdmin {
         revision: Number(res.header.revision),
         compactRevision: Number(res.compact_revision),
       };
+    });
+  }
+
+  async countKeys(endpoint: string, revision = 0): Promise<number> {
+    return this.at(endpoint, 'count keys', async (client) => {
+      // The whole keyspace: from the zero byte to the zero byte, as `etcdctl get "" --prefix`.
+      const all = Buffer.from([0]);
+      const res = await client.kv.range(
+        { key: all, range_end: all, count_only: true, serializable: true, revision },
+        this.deadline(),
+      );
+      return Number(res.count);
     });
   }
 

@@ -22,7 +22,10 @@ export {
 } from './admin.js';
 export {
   saveSnapshot,
+  streamSnapshot,
   inspectSnapshot,
+  SnapshotDigest,
+  type SnapshotStream,
   type SaveSnapshotOptions,
   type SavedSnapshot,
   type SnapshotProgress,
@@ -38,3 +41,4 @@ export {
   type VotingInfo,
 } from './quorum.js';
 export { toEtcdError } from './etcd-errors.js';
+export { startLocalEtcd, freePort, type LocalEtcd, type LocalEtcdOptions } from './local-etcd.js';

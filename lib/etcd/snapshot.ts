@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { InterruptedError, SnapshotIntegrityError, UnavailableError } from '../errors.js';
-import type { EtcdAdmin } from './admin.js';
+import type { EtcdAdmin, SnapshotChunk } from './admin.js';
 
 const SHA256_SIZE = 32;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -56,78 +56,139 @@ export async function saveSnapshot(
   file: string,
   options: SaveSnapshotOptions = {},
 ): Promise<SavedSnapshot> {
-  const interrupted = () => new InterruptedError(`snapshot of ${endpoint} interrupted; nothing was written`);
-  if (options.signal?.aborted) throw interrupted();
-  const { revision } = await admin.status(endpoint);
+  const snapshot = await streamSnapshot(admin, endpoint, options);
   const part = `${file}.part`;
-  const idle = new IdleTimer(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-  const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   const handle = await open(part, 'w');
   try {
-    const received = await receive(admin.snapshot(endpoint, { signal }), idle, handle, options.onProgress);
+    for await (const blob of snapshot.bytes) await writeAll(handle, blob);
     await handle.sync();
     await handle.close();
     await rename(part, file);
     await syncDirectory(dirname(file));
-    return { revision, size: received.size, sha256: received.sha256 };
+    return { revision: snapshot.revision, ...snapshot.digest() };
   } catch (err) {
     await handle.close().catch(() => undefined);
     await rm(part, { force: true });
-    if (options.signal?.aborted) throw interrupted();
-    if (idle.signal.aborted) {
-      throw new UnavailableError(`snapshot of ${endpoint}: no data for ${idle.timeoutMs} ms`, { cause: err });
-    }
     throw err;
-  } finally {
-    idle.stop();
   }
 }
 
+export interface SnapshotStream {
+  /** The store's revision just before the stream began: the snapshot holds at least this. */
+  revision: number;
+  /**
+   * The snapshot file's bytes. It throws instead of ending when the stream ends short or etcd's
+   * trailer does not match, so a consumer that commits on end (an upload) never commits a bad one;
+   * it throws InterruptedError on abort and UnavailableError when the member goes quiet.
+   */
+  bytes: AsyncIterable<Buffer>;
+  /** Size and SHA-256 of the whole file; call once `bytes` has ended. */
+  digest(): { size: number; sha256: string };
+}
+
+/** Opens a snapshot of the member at `endpoint`, checked in the same pass as it is read. */
+export async function streamSnapshot(
+  admin: EtcdAdmin,
+  endpoint: string,
+  options: SaveSnapshotOptions = {},
+): Promise<SnapshotStream> {
+  const interrupted = () => new InterruptedError(`snapshot of ${endpoint} interrupted; nothing was written`);
+  if (options.signal?.aborted) throw interrupted();
+  const { revision } = await admin.status(endpoint);
+  const digest = new SnapshotDigest();
+  let result: { size: number; sha256: string } | undefined;
+  async function* bytes(): AsyncGenerator<Buffer> {
+    const idle = new IdleTimer(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
+    try {
+      for await (const chunk of admin.snapshot(endpoint, { signal })) {
+        idle.touch();
+        digest.update(chunk);
+        options.onProgress?.(digest.progress());
+        yield chunk.blob;
+      }
+      result = digest.finish();
+    } catch (err) {
+      if (options.signal?.aborted) throw interrupted();
+      if (idle.signal.aborted) {
+        throw new UnavailableError(`snapshot of ${endpoint}: no data for ${idle.timeoutMs} ms`, {
+          cause: err,
+        });
+      }
+      throw err;
+    } finally {
+      idle.stop();
+    }
+  }
+  return {
+    revision,
+    bytes: bytes(),
+    digest: () => {
+      if (!result) throw new Error('snapshot digest read before its stream ended');
+      return result;
+    },
+  };
+}
+
 /**
- * Consumes a snapshot stream: writes every byte, checks the digest against the database bytes.
- * Throws SnapshotIntegrityError when the stream ends short or the digest does not match.
+ * Follows a snapshot stream as it flows, in one pass: the file's size and SHA-256, and etcd's own
+ * trailer checked against the database bytes. `update` throws SnapshotIntegrityError when the stream
+ * contradicts itself, `finish` when it ended short or the trailer does not match.
  */
-async function receive(
-  chunks: AsyncIterable<{ blob: Buffer; remainingBytes: number }>,
-  idle: IdleTimer,
-  file: FileHandle,
-  onProgress: ((progress: SnapshotProgress) => void) | undefined,
-): Promise<{ size: number; sha256: string }> {
-  const dbHash = createHash('sha256');
-  const fileHash = createHash('sha256');
-  let dbSize: number | undefined;
-  let dbReceived = 0;
-  let written = 0;
-  const digest: Buffer[] = [];
-  for await (const { blob, remainingBytes } of chunks) {
-    idle.touch();
-    dbSize ??= remainingBytes + blob.length;
-    if (dbReceived < dbSize) {
-      dbHash.update(blob);
-      dbReceived += blob.length;
-      if (remainingBytes !== dbSize - dbReceived) {
+export class SnapshotDigest {
+  private readonly dbHash = createHash('sha256');
+  private readonly fileHash = createHash('sha256');
+  private dbSize: number | undefined;
+  private dbReceived = 0;
+  private written = 0;
+  private readonly trailer: Buffer[] = [];
+
+  update({ blob, remainingBytes }: SnapshotChunk): void {
+    this.dbSize ??= remainingBytes + blob.length;
+    if (this.dbReceived < this.dbSize) {
+      this.dbHash.update(blob);
+      this.dbReceived += blob.length;
+      if (remainingBytes !== this.dbSize - this.dbReceived) {
         throw new SnapshotIntegrityError(
-          `snapshot stream is inconsistent: ${dbReceived} of ${dbSize} bytes received but ${remainingBytes} announced to come`,
+          `snapshot stream is inconsistent: ${this.dbReceived} of ${this.dbSize} bytes received but ${remainingBytes} announced to come`,
         );
       }
     } else {
-      digest.push(blob);
+      this.trailer.push(blob);
     }
-    fileHash.update(blob);
-    await writeAll(file, blob);
-    written += blob.length;
-    onProgress?.({ bytes: written, totalBytes: dbSize + SHA256_SIZE });
+    this.fileHash.update(blob);
+    this.written += blob.length;
   }
-  const trailer = Buffer.concat(digest);
-  if (dbSize === undefined || dbReceived !== dbSize || trailer.length !== SHA256_SIZE) {
-    throw new SnapshotIntegrityError(
-      `snapshot stream ended early: ${dbReceived} of ${dbSize ?? '?'} database bytes, ${trailer.length} of ${SHA256_SIZE} digest bytes`,
-    );
+
+  progress(): SnapshotProgress {
+    return { bytes: this.written, totalBytes: (this.dbSize ?? 0) + SHA256_SIZE };
   }
-  if (!trailer.equals(dbHash.digest())) {
-    throw new SnapshotIntegrityError('snapshot digest does not match the data received');
+
+  finish(): { size: number; sha256: string } {
+    const { problem, ...digest } = this.settle();
+    if (problem !== undefined) throw new SnapshotIntegrityError(problem);
+    return digest;
   }
-  return { size: dbSize + SHA256_SIZE, sha256: fileHash.digest('hex') };
+
+  /**
+   * Size and SHA-256 of everything received, and what is wrong with it as a snapshot (ended short,
+   * trailer not matching), without throwing: for callers that compare the digest with a record
+   * first. Call once, at the end, instead of `finish`.
+   */
+  settle(): { size: number; sha256: string; problem?: string } {
+    const digest = { size: this.written, sha256: this.fileHash.digest('hex') };
+    const trailer = Buffer.concat(this.trailer);
+    if (this.dbSize === undefined || this.dbReceived !== this.dbSize || trailer.length !== SHA256_SIZE) {
+      return {
+        ...digest,
+        problem: `snapshot stream ended early: ${this.dbReceived} of ${this.dbSize ?? '?'} database bytes, ${trailer.length} of ${SHA256_SIZE} digest bytes`,
+      };
+    }
+    if (!trailer.equals(this.dbHash.digest())) {
+      return { ...digest, problem: 'snapshot digest does not match the data received' };
+    }
+    return digest;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../../lib/kube/index.js';
 import { parseConfig } from '../../operator/config.js';
-import { buildOperator, type Operator } from '../../operator/operator.js';
+import { buildOperator, type BuildOptions, type Operator } from '../../operator/operator.js';
 
 interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
@@ -22,13 +22,14 @@ export async function startOperator(
   kubeConfig: KubeConfig,
   args: string[] = [],
   logger: Logger = silentLogger,
+  build: BuildOptions = {},
 ): Promise<RunningOperator> {
   const config = await parseConfig(
     ['--health-addr=0', '--metrics-addr=0', '--concurrency=4', ...args],
     () => undefined,
   );
   if (!config) throw new Error('operator flags printed help instead of configuring');
-  const operator = buildOperator(kubeConfig, config, logger);
+  const operator = buildOperator(kubeConfig, config, logger, build);
   const stop = new AbortController();
   const running = operator.manager.run(stop.signal);
   let stopped: Promise<void> | undefined;

@@ -1,0 +1,197 @@
+/**
+ * The S3 adapter of SnapshotStore (AWS S3 and S3-compatible stores). `put` streams a multipart
+ * upload of 8 MiB parts, at most two in flight, and completes it only at the end; a failure or an
+ * abort aborts the multipart upload, so nothing appears under the name. Without credentials the
+ * SDK's default chain (environment, IRSA web identity, instance profile) is used.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { addAbortSignal, pipeline, type Readable } from 'node:stream';
+import {
+  bucketLocation,
+  byteCounter,
+  isAbort,
+  isUnreachable,
+  PART_SIZE,
+  storeError,
+  withTranslatedErrors,
+  type StoreFailure,
+} from './object-store.js';
+import type { PutOptions, SnapshotStore, StoredObject } from './store.js';
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3StoreOptions {
+  bucket: string;
+  /** A folder in the bucket: `etcd/prod` keeps objects under `etcd/prod/`. */
+  prefix?: string;
+  /** Absent: the SDK's default chain decides. */
+  region?: string;
+  /** An S3-compatible endpoint URL, for storage other than AWS. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  /** Absent: the SDK's default credential chain. */
+  credentials?: S3Credentials;
+  /** `AES256` or `aws:kms`, applied to every object written. */
+  serverSideEncryption?: string;
+}
+
+/** Error codes (the SDK error's `name`) by what they mean for a caller. */
+const FORBIDDEN = new Set([
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'AllAccessDisabled',
+  'AccountProblem',
+  'CredentialsProviderError',
+]);
+const UNAVAILABLE = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'Throttling',
+]);
+
+export function createS3Store(options: S3StoreOptions): SnapshotStore {
+  const { bucket, credentials } = options;
+  const location = bucketLocation('s3', bucket, options.prefix);
+  const client = new S3Client({
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(credentials ? { credentials } : {}),
+    // A dead connection fails instead of hanging; the SDK retries three times before giving up.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+  });
+  const secrets = credentials
+    ? [credentials.secretAccessKey, credentials.sessionToken ?? '', credentials.accessKeyId]
+    : [];
+
+  const fail = (err: unknown, action: string, name?: string, signal?: AbortSignal) =>
+    storeError(classify(err, signal), err, { location, bucket, action, secrets, ...(name ? { name } : {}) });
+
+  return {
+    description: location.description,
+
+    async put(name: string, body: Readable, putOptions: PutOptions = {}) {
+      const { signal, onProgress, contentType } = putOptions;
+      const action = `writing "${name}"`;
+      const key = location.keyOf(name);
+      if (signal?.aborted) throw fail(signal.reason, action, name, signal);
+      // An abort destroys the stream the upload reads: lib-storage then aborts the multipart upload
+      // and only settles once that is done (Upload.abort() would settle before its parts stop).
+      const counter = byteCounter();
+      pipeline(body, counter.stream, () => {});
+      if (signal) addAbortSignal(signal, counter.stream);
+      const upload = new Upload({
+        client,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: counter.stream,
+          ...(contentType !== undefined ? { ContentType: contentType } : {}),
+          ...(options.serverSideEncryption !== undefined
+            ? { ServerSideEncryption: options.serverSideEncryption as ServerSideEncryption }
+            : {}),
+        },
+        queueSize: 2,
+        partSize: PART_SIZE,
+        leavePartsOnError: false,
+      });
+      if (onProgress) upload.on('httpUploadProgress', (p) => p.loaded !== undefined && onProgress(p.loaded));
+      try {
+        await upload.done();
+      } catch (err) {
+        counter.stream.destroy();
+        throw fail(err, action, name, signal);
+      }
+      return { size: counter.bytes() };
+    },
+
+    async get(name, { signal } = {}) {
+      const action = `reading "${name}"`;
+      const key = location.keyOf(name);
+      try {
+        const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+        const body = Body as Readable;
+        if (signal) addAbortSignal(signal, body);
+        return withTranslatedErrors(body, (err) => fail(err, action, name, signal));
+      } catch (err) {
+        throw fail(err, action, name, signal);
+      }
+    },
+
+    async list(prefix) {
+      const objects: StoredObject[] = [];
+      try {
+        for await (const page of paginateListObjectsV2(
+          { client },
+          { Bucket: bucket, Prefix: location.root + prefix },
+        )) {
+          for (const { Key, Size, LastModified } of page.Contents ?? []) {
+            // Keys ending in / are folder markers some tools write, not snapshots.
+            if (Key === undefined || Key.endsWith('/')) continue;
+            objects.push({
+              name: location.nameOf(Key),
+              size: Size ?? 0,
+              modified: LastModified ?? new Date(0),
+            });
+          }
+        }
+      } catch (err) {
+        throw fail(err, `listing "${prefix}"`);
+      }
+      return objects;
+    },
+
+    async delete(name) {
+      const key = location.keyOf(name);
+      try {
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (err) {
+        const failure = classify(err);
+        if (failure !== 'object')
+          throw storeError(failure, err, { location, bucket, action: `deleting "${name}"`, secrets });
+      }
+    },
+  };
+}
+
+function classify(err: unknown, signal?: AbortSignal): StoreFailure {
+  if (signal?.aborted || isAbort(err)) return 'interrupted';
+  const { name, $metadata, message } = err as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number };
+    message?: string;
+  };
+  const status = $metadata?.httpStatusCode;
+  if (name === 'NoSuchBucket') return 'bucket';
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'object';
+  if ((name !== undefined && FORBIDDEN.has(name)) || status === 401 || status === 403) return 'forbidden';
+  if (
+    (name !== undefined && UNAVAILABLE.has(name)) ||
+    (status !== undefined && status >= 500) ||
+    status === 429
+  ) {
+    return 'unavailable';
+  }
+  if (isUnreachable(err)) return 'unavailable';
+  if (typeof message === 'string' && /^Region is missing/.test(message)) return 'usage';
+  return 'other';
+}
