@@ -430,6 +430,7 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                     "type": "array",
                     "maxItems": 10,
                     "items": {
+                      "description": "One run and how it ended.",
                       "type": "object",
                       "required": [
                         "name",
@@ -442,14 +443,17 @@ export const etcdbackupCrd: CustomResourceDefinition = {
                           "type": "string"
                         },
                         "startTime": {
+                          "description": "When the run started.",
                           "type": "string",
                           "format": "date-time"
                         },
                         "completionTime": {
+                          "description": "When the run ended.",
                           "type": "string",
                           "format": "date-time"
                         },
                         "outcome": {
+                          "description": "Succeeded or Failed.",
                           "type": "string",
                           "enum": [
                             "Succeeded",

@@ -274,13 +274,25 @@ export interface BackupRun {
    */
   member?: string;
 }
+/**
+ * One run and how it ended.
+ */
 export interface BackupRunRecord {
   /**
    * The snapshot's key under the storage location.
    */
   name: string;
+  /**
+   * When the run started.
+   */
   startTime: string;
+  /**
+   * When the run ended.
+   */
   completionTime?: string;
+  /**
+   * Succeeded or Failed.
+   */
   outcome: 'Succeeded' | 'Failed';
   /**
    * Why the run failed, in one line.
