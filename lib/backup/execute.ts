@@ -153,19 +153,8 @@ export async function runBackup(
       return manifest;
     });
     await progress.stop();
-    const record: BackupRecord = {
-      name: manifest.snapshot,
-      time: manifest.time,
-      revision: manifest.revision,
-      size: manifest.size,
-      sha256: manifest.sha256,
-      member: manifest.member,
-      clusterID: manifest.clusterID,
-      etcdVersion: manifest.etcdVersion,
-      verified: backup.spec.verify ?? 'Checksum',
-      verifiedTime: new Date(deps.clock.now()).toISOString(),
-    };
     const finished = new Date(deps.clock.now());
+    const record = backupRecord(manifest, backup.spec.verify ?? 'Checksum', finished);
     current = await writeStatus(current, succeededStatus(current, run, record, finished), deps);
     await deps.recorder.event(
       backup,
@@ -206,19 +195,13 @@ export async function settleInterruptedRun(
   }
   const manifest = await readManifest(store, run.name);
   if (manifest) {
-    const record: BackupRecord = {
-      name: manifest.snapshot,
-      time: manifest.time,
-      revision: manifest.revision,
-      size: manifest.size,
-      sha256: manifest.sha256,
-      member: manifest.member,
-      clusterID: manifest.clusterID,
-      etcdVersion: manifest.etcdVersion,
-      verified: 'Checksum',
-      verifiedTime: new Date(deps.clock.now()).toISOString(),
-    };
-    await writeStatus(backup, succeededStatus(backup, run, record, new Date(deps.clock.now())), deps);
+    // Its manifest is written only after the read-back check passed.
+    const now = new Date(deps.clock.now());
+    await writeStatus(
+      backup,
+      succeededStatus(backup, run, backupRecord(manifest, 'Checksum', now), now),
+      deps,
+    );
     return;
   }
   await store.delete(run.name);
@@ -231,6 +214,26 @@ export async function settleInterruptedRun(
     },
     deps,
   );
+}
+
+/** status.lastBackup for a complete backup, verified by `verified` at `time`. */
+function backupRecord(
+  manifest: BackupManifest,
+  verified: BackupRecord['verified'],
+  time: Date,
+): BackupRecord {
+  return {
+    name: manifest.snapshot,
+    time: manifest.time,
+    revision: manifest.revision,
+    size: manifest.size,
+    sha256: manifest.sha256,
+    member: manifest.member,
+    clusterID: manifest.clusterID,
+    etcdVersion: manifest.etcdVersion,
+    verified,
+    verifiedTime: time.toISOString(),
+  };
 }
 
 /** The backup's cluster does not exist: nothing is touched, the failure is recorded. */
