@@ -7,6 +7,7 @@ import { dns1035LabelProblem, dns1123SubdomainProblem } from './names.js';
 import { Problems } from './problems.js';
 import { parseResource, type Parsed } from './resource.js';
 import { MAX_CLUSTER_NAME } from './etcdcluster.js';
+import { checkStorageLocation } from './storage-names.js';
 
 /** Parses a manifest as the API server would store it; throws a ValidationError naming every wrong field. */
 export function parseEtcdBackup(input: unknown): Parsed<EtcdBackup> {
@@ -28,6 +29,7 @@ function checkBackup(backup: EtcdBackup, p: Problems): void {
   }
   const clusterProblem = dns1035LabelProblem(spec.clusterName, MAX_CLUSTER_NAME);
   if (clusterProblem) p.invalid('spec.clusterName', `is not an EtcdCluster name: ${clusterProblem}`);
+  checkStorageLocation(spec.storage, 'spec.storage', p);
 
   if (spec.schedule !== undefined) {
     const problem = cronProblem(spec.schedule);

@@ -6,11 +6,13 @@ import type { EtcdCluster, EtcdClusterSpec } from '../../generated/types.js';
 import { validateEtcdCluster } from '../../generated/validators.js';
 import { validateEtcdClusterSchema } from '../../generated/validation-schemas.js';
 import { parseDuration } from './duration.js';
+import { imageRepositoryProblem } from './image-reference.js';
 import { dns1035LabelProblem, labelValueProblem, qualifiedNameProblem } from './names.js';
 import { Problems } from './problems.js';
 import { formatBytes, parseQuantity } from './quantity.js';
 import { parseResource, type Parsed } from './resource.js';
 import { compareVersions, parseVersion } from './semver.js';
+import { checkStorageLocation } from './storage-names.js';
 
 /** The longest cluster name: member Pods are named `<cluster>-<id>` and must stay DNS labels. */
 export const MAX_CLUSTER_NAME = 52;
@@ -74,6 +76,8 @@ function checkSpec(spec: EtcdClusterSpec, p: Problems): void {
   if (version && compareVersions(version, OLDEST_SUPPORTED) < 0) {
     p.invalid('spec.version', `etcd ${spec.version} is not supported: use 3.4.0 or later`);
   }
+  const repositoryProblem = imageRepositoryProblem(spec.repository);
+  if (repositoryProblem) p.invalid('spec.repository', repositoryProblem);
   if (spec.size % 2 === 0) {
     p.warn(
       'spec.size',
@@ -120,6 +124,8 @@ function checkSpec(spec: EtcdClusterSpec, p: Problems): void {
 
   checkTls(spec, p);
   checkPod(spec, p);
+  const source = spec.bootstrap?.restore?.source;
+  if (source) checkStorageLocation(source.storage, 'spec.bootstrap.restore.source.storage', p);
 }
 
 function checkTls(spec: EtcdClusterSpec, p: Problems): void {

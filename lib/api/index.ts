@@ -11,6 +11,13 @@ export { withTransitions, type ConditionInput } from './conditions.js';
 export { parseEtcdCluster, validateEtcdClusterUpdate, MAX_CLUSTER_NAME } from './etcdcluster.js';
 export { parseEtcdBackup, validateEtcdBackupUpdate, cronProblem } from './etcdbackup.js';
 export { parseQuantity, formatBytes } from './quantity.js';
+export {
+  s3BucketProblem,
+  gcsBucketProblem,
+  objectNameProblem,
+  checkStorageLocation,
+} from './storage-names.js';
+export { imageReferenceProblem, imageRepositoryProblem, parseImageReference } from './image-reference.js';
 export { parseDuration } from './duration.js';
 export { parseVersion, minorVersion, compareVersions, formatVersion, type Version } from './semver.js';
 export { toAjvSchema, type JSONSchemaProps } from './openapi.js';
