@@ -1181,6 +1181,191 @@ export const etcdclusterCrd: CustomResourceDefinition = {
                     "format": "int32",
                     "minimum": 0
                   },
+                  "restoredFrom": {
+                    "description": "The snapshot the cluster was created from (spec.bootstrap.restore), recorded once it was checked against its manifest: every initial member restores this one snapshot.",
+                    "type": "object",
+                    "required": [
+                      "storage",
+                      "snapshot",
+                      "sha256",
+                      "size"
+                    ],
+                    "properties": {
+                      "backupName": {
+                        "description": "The EtcdBackup whose latest snapshot this was, when the restore named one.",
+                        "type": "string"
+                      },
+                      "storage": {
+                        "description": "The storage the snapshot is read from.",
+                        "type": "object",
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": {
+                          "s3": {
+                            "description": "An S3 or S3-compatible bucket (MinIO, Ceph RGW, …).",
+                            "type": "object",
+                            "required": [
+                              "bucket"
+                            ],
+                            "properties": {
+                              "bucket": {
+                                "description": "The bucket name.",
+                                "type": "string",
+                                "minLength": 3,
+                                "maxLength": 63
+                              },
+                              "prefix": {
+                                "description": "A key prefix under which snapshots are written, such as `etcd/prod/`.",
+                                "type": "string",
+                                "maxLength": 512
+                              },
+                              "region": {
+                                "description": "The bucket's region; the SDK's default chain decides when absent.",
+                                "type": "string"
+                              },
+                              "endpoint": {
+                                "description": "An S3-compatible endpoint URL, for storage other than AWS.",
+                                "type": "string",
+                                "pattern": "^https?://"
+                              },
+                              "forcePathStyle": {
+                                "description": "Address the bucket as a path (`endpoint/bucket/key`) rather than a host name; most S3-compatible stores need it.",
+                                "type": "boolean",
+                                "default": false
+                              },
+                              "serverSideEncryption": {
+                                "description": "The server-side encryption S3 applies to the snapshots it stores.",
+                                "type": "string",
+                                "enum": [
+                                  "AES256",
+                                  "aws:kms"
+                                ]
+                              },
+                              "credentialsSecret": {
+                                "description": "A Secret with keys `accessKeyId` and `secretAccessKey` (and optionally `sessionToken`). When absent, the SDK's default chain (IRSA, instance profile) is used.",
+                                "type": "object",
+                                "required": [
+                                  "name"
+                                ],
+                                "properties": {
+                                  "name": {
+                                    "description": "The name of the Secret.",
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 253
+                                  }
+                                }
+                              }
+                            }
+                          },
+                          "gcs": {
+                            "description": "A Google Cloud Storage bucket.",
+                            "type": "object",
+                            "required": [
+                              "bucket"
+                            ],
+                            "properties": {
+                              "bucket": {
+                                "description": "The bucket name.",
+                                "type": "string",
+                                "minLength": 3,
+                                "maxLength": 222
+                              },
+                              "prefix": {
+                                "description": "An object name prefix under which snapshots are written.",
+                                "type": "string",
+                                "maxLength": 512
+                              },
+                              "endpoint": {
+                                "description": "A GCS-compatible endpoint URL, such as an emulator's.",
+                                "type": "string",
+                                "pattern": "^https?://"
+                              },
+                              "credentialsSecret": {
+                                "description": "A Secret holding a service-account JSON key; key defaults to `credentials.json`. When absent, workload identity or the default credentials are used.",
+                                "type": "object",
+                                "required": [
+                                  "name"
+                                ],
+                                "properties": {
+                                  "name": {
+                                    "description": "The name of the Secret.",
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 253
+                                  },
+                                  "key": {
+                                    "description": "The key within the Secret; each use documents its default.",
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": 253
+                                  }
+                                }
+                              }
+                            }
+                          },
+                          "volume": {
+                            "description": "A PersistentVolumeClaim in the resource's namespace.",
+                            "type": "object",
+                            "required": [
+                              "claimName"
+                            ],
+                            "properties": {
+                              "claimName": {
+                                "description": "The name of the PersistentVolumeClaim.",
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 253
+                              },
+                              "path": {
+                                "description": "A directory inside the volume under which snapshots are written.",
+                                "type": "string",
+                                "default": "/",
+                                "pattern": "^/"
+                              }
+                            }
+                          }
+                        }
+                      },
+                      "snapshot": {
+                        "description": "The snapshot's key under the storage location.",
+                        "type": "string"
+                      },
+                      "sha256": {
+                        "description": "The SHA-256 of the snapshot file, 64 hex digits, as its manifest records it.",
+                        "type": "string",
+                        "pattern": "^[0-9a-f]{64}$"
+                      },
+                      "size": {
+                        "description": "The snapshot's size in bytes.",
+                        "type": "integer",
+                        "format": "int64"
+                      },
+                      "revision": {
+                        "description": "The etcd revision the snapshot holds.",
+                        "type": "integer",
+                        "format": "int64"
+                      },
+                      "etcdVersion": {
+                        "description": "The etcd version of the member the snapshot was taken from.",
+                        "type": "string"
+                      },
+                      "clusterID": {
+                        "description": "The etcd cluster ID of the cluster the snapshot was taken from.",
+                        "type": "string"
+                      },
+                      "snapshotTime": {
+                        "description": "When the snapshot was taken.",
+                        "type": "string",
+                        "format": "date-time"
+                      },
+                      "verifiedTime": {
+                        "description": "When the operator checked the snapshot against its manifest.",
+                        "type": "string",
+                        "format": "date-time"
+                      }
+                    }
+                  },
                   "members": {
                     "description": "Every member of the etcd cluster, as etcd itself reports the membership.",
                     "type": "array",

@@ -613,11 +613,54 @@ export interface EtcdClusterStatus {
    * The ordinal the next new member's name gets (`<cluster>-<ordinal>`); names are never reused, so a replaced member never shares its name, claim or DNS name with its predecessor.
    */
   nextOrdinal?: number;
+  restoredFrom?: RestoredFrom;
   /**
    * Every member of the etcd cluster, as etcd itself reports the membership.
    */
   members?: MemberStatus[];
   conditions?: Conditions;
+}
+/**
+ * The snapshot the cluster was created from (spec.bootstrap.restore), recorded once it was checked against its manifest: every initial member restores this one snapshot.
+ */
+export interface RestoredFrom {
+  /**
+   * The EtcdBackup whose latest snapshot this was, when the restore named one.
+   */
+  backupName?: string;
+  storage: StorageLocation;
+  /**
+   * The snapshot's key under the storage location.
+   */
+  snapshot: string;
+  /**
+   * The SHA-256 of the snapshot file, 64 hex digits, as its manifest records it.
+   */
+  sha256: string;
+  /**
+   * The snapshot's size in bytes.
+   */
+  size: number;
+  /**
+   * The etcd revision the snapshot holds.
+   */
+  revision?: number;
+  /**
+   * The etcd version of the member the snapshot was taken from.
+   */
+  etcdVersion?: string;
+  /**
+   * The etcd cluster ID of the cluster the snapshot was taken from.
+   */
+  clusterID?: string;
+  /**
+   * When the snapshot was taken.
+   */
+  snapshotTime?: string;
+  /**
+   * When the operator checked the snapshot against its manifest.
+   */
+  verifiedTime?: string;
 }
 /**
  * One etcd member.

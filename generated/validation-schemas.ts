@@ -889,6 +889,167 @@ export const validateEtcdClusterSchema: Record<string, unknown> = {
           "type": "integer",
           "minimum": 0
         },
+        "restoredFrom": {
+          "type": "object",
+          "required": [
+            "storage",
+            "snapshot",
+            "sha256",
+            "size"
+          ],
+          "properties": {
+            "backupName": {
+              "type": "string"
+            },
+            "storage": {
+              "x-message": "must set exactly one of s3, gcs or volume",
+              "type": "object",
+              "minProperties": 1,
+              "maxProperties": 1,
+              "properties": {
+                "s3": {
+                  "type": "object",
+                  "required": [
+                    "bucket"
+                  ],
+                  "properties": {
+                    "bucket": {
+                      "type": "string",
+                      "minLength": 3,
+                      "maxLength": 63
+                    },
+                    "prefix": {
+                      "type": "string",
+                      "maxLength": 512
+                    },
+                    "region": {
+                      "type": "string"
+                    },
+                    "endpoint": {
+                      "type": "string",
+                      "pattern": "^https?://"
+                    },
+                    "forcePathStyle": {
+                      "type": "boolean",
+                      "default": false
+                    },
+                    "serverSideEncryption": {
+                      "type": "string",
+                      "enum": [
+                        "AES256",
+                        "aws:kms"
+                      ]
+                    },
+                    "credentialsSecret": {
+                      "type": "object",
+                      "required": [
+                        "name"
+                      ],
+                      "properties": {
+                        "name": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 253
+                        }
+                      },
+                      "additionalProperties": false
+                    }
+                  },
+                  "additionalProperties": false
+                },
+                "gcs": {
+                  "type": "object",
+                  "required": [
+                    "bucket"
+                  ],
+                  "properties": {
+                    "bucket": {
+                      "type": "string",
+                      "minLength": 3,
+                      "maxLength": 222
+                    },
+                    "prefix": {
+                      "type": "string",
+                      "maxLength": 512
+                    },
+                    "endpoint": {
+                      "type": "string",
+                      "pattern": "^https?://"
+                    },
+                    "credentialsSecret": {
+                      "type": "object",
+                      "required": [
+                        "name"
+                      ],
+                      "properties": {
+                        "name": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 253
+                        },
+                        "key": {
+                          "type": "string",
+                          "minLength": 1,
+                          "maxLength": 253
+                        }
+                      },
+                      "additionalProperties": false
+                    }
+                  },
+                  "additionalProperties": false
+                },
+                "volume": {
+                  "type": "object",
+                  "required": [
+                    "claimName"
+                  ],
+                  "properties": {
+                    "claimName": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 253
+                    },
+                    "path": {
+                      "type": "string",
+                      "default": "/",
+                      "pattern": "^/"
+                    }
+                  },
+                  "additionalProperties": false
+                }
+              },
+              "additionalProperties": false
+            },
+            "snapshot": {
+              "type": "string"
+            },
+            "sha256": {
+              "type": "string",
+              "pattern": "^[0-9a-f]{64}$"
+            },
+            "size": {
+              "type": "integer"
+            },
+            "revision": {
+              "type": "integer"
+            },
+            "etcdVersion": {
+              "type": "string"
+            },
+            "clusterID": {
+              "type": "string"
+            },
+            "snapshotTime": {
+              "type": "string",
+              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+            },
+            "verifiedTime": {
+              "type": "string",
+              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+            }
+          },
+          "additionalProperties": false
+        },
         "members": {
           "type": "array",
           "items": {

@@ -1988,7 +1988,7 @@ return errors === 0;
 }
 
 export const validateEtcdCluster = validate11;
-const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"serverSideEncryption":{"type":"string","enum":["AES256","aws:kms"]},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"endpoint":{"type":"string","pattern":"^https?://"},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"nextOrdinal":{"type":"integer","minimum":0},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"},"unhealthySince":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
+const schema12 = {"type":"object","properties":{"apiVersion":{"type":"string"},"kind":{"type":"string"},"metadata":{"type":"object"},"spec":{"type":"object","default":{},"properties":{"size":{"type":"integer","minimum":1,"maximum":9,"default":3},"version":{"type":"string","default":"3.5.9","x-message":"must be a version such as 3.5.9","pattern":"^[0-9]+\\.[0-9]+\\.[0-9]+$"},"repository":{"type":"string","default":"quay.io/coreos/etcd","minLength":1,"maxLength":512},"paused":{"type":"boolean","default":false},"storage":{"type":"object","default":{},"properties":{"type":{"type":"string","enum":["PersistentVolumeClaim","EmptyDir"],"default":"PersistentVolumeClaim"},"storageClassName":{"type":"string","maxLength":253},"size":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$","default":"10Gi"},"reclaimPolicy":{"type":"string","enum":["Delete","Retain"],"default":"Delete"}},"additionalProperties":false},"security":{"type":"object","default":{},"properties":{"tls":{"type":"object","default":{},"properties":{"enabled":{"type":"boolean","default":true},"issuer":{"type":"string","enum":["Operator","Provided"],"default":"Operator"},"secrets":{"type":"object","required":["peer","server","client"],"properties":{"peer":{"type":"string","minLength":1},"server":{"type":"string","minLength":1},"client":{"type":"string","minLength":1}},"additionalProperties":false},"certificateValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"8760h"},"caValidity":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"87600h"},"renewBefore":{"x-message":"must be a duration such as 90s, 30m or 8760h","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$","default":"720h"}},"additionalProperties":false}},"additionalProperties":false},"etcd":{"type":"object","default":{},"properties":{"quotaBackendBytes":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"},"autoCompactionMode":{"type":"string","enum":["periodic","revision"],"default":"periodic"},"autoCompactionRetention":{"type":"string","default":"1h","x-message":"must be a duration such as 1h or a number of revisions such as 10000","pattern":"^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"},"snapshotCount":{"type":"integer","minimum":1,"default":10000},"heartbeatIntervalMillis":{"type":"integer","minimum":10,"maximum":5000,"default":100},"electionTimeoutMillis":{"type":"integer","minimum":50,"maximum":50000,"default":1000},"maxRequestBytes":{"type":"integer","minimum":1,"maximum":67108864},"extraArgs":{"type":"object","additionalProperties":{"type":"string"}}},"additionalProperties":false},"pod":{"type":"object","properties":{"labels":{"type":"object","additionalProperties":{"type":"string"}},"annotations":{"type":"object","additionalProperties":{"type":"string"}},"resources":{"type":"object","properties":{"requests":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}},"limits":{"type":"object","additionalProperties":{"x-message":"must be a quantity such as 10Gi, 512Mi or 2G","anyOf":[{"type":"integer"},{"type":"string"}],"pattern":"^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$"}}},"additionalProperties":false},"nodeSelector":{"type":"object","additionalProperties":{"type":"string"}},"affinity":{"type":"object"},"tolerations":{"type":"array","items":{"type":"object","properties":{"key":{"type":"string"},"operator":{"type":"string","enum":["Exists","Equal"]},"value":{"type":"string"},"effect":{"type":"string","enum":["NoSchedule","PreferNoSchedule","NoExecute"]},"tolerationSeconds":{"type":"integer"}},"additionalProperties":false}},"priorityClassName":{"type":"string","maxLength":253}},"additionalProperties":false},"bootstrap":{"type":"object","properties":{"restore":{"x-message":"must set exactly one of backupName or source","type":"object","minProperties":1,"maxProperties":1,"properties":{"backupName":{"type":"string","minLength":1,"maxLength":253},"source":{"type":"object","required":["storage","path"],"properties":{"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"serverSideEncryption":{"type":"string","enum":["AES256","aws:kms"]},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"endpoint":{"type":"string","pattern":"^https?://"},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"path":{"type":"string","minLength":1}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false}},"additionalProperties":false},"status":{"type":"object","properties":{"phase":{"type":"string","enum":["Creating","Running","Scaling","Upgrading","Recovering","Restoring","Paused","Failed","Deleting"]},"observedGeneration":{"type":"integer"},"readyReplicas":{"type":"integer"},"selector":{"type":"string"},"currentVersion":{"type":"string"},"clusterID":{"type":"string","pattern":"^[0-9a-f]{16}$"},"leader":{"type":"string"},"nextOrdinal":{"type":"integer","minimum":0},"restoredFrom":{"type":"object","required":["storage","snapshot","sha256","size"],"properties":{"backupName":{"type":"string"},"storage":{"x-message":"must set exactly one of s3, gcs or volume","type":"object","minProperties":1,"maxProperties":1,"properties":{"s3":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":63},"prefix":{"type":"string","maxLength":512},"region":{"type":"string"},"endpoint":{"type":"string","pattern":"^https?://"},"forcePathStyle":{"type":"boolean","default":false},"serverSideEncryption":{"type":"string","enum":["AES256","aws:kms"]},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"gcs":{"type":"object","required":["bucket"],"properties":{"bucket":{"type":"string","minLength":3,"maxLength":222},"prefix":{"type":"string","maxLength":512},"endpoint":{"type":"string","pattern":"^https?://"},"credentialsSecret":{"type":"object","required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":253},"key":{"type":"string","minLength":1,"maxLength":253}},"additionalProperties":false}},"additionalProperties":false},"volume":{"type":"object","required":["claimName"],"properties":{"claimName":{"type":"string","minLength":1,"maxLength":253},"path":{"type":"string","default":"/","pattern":"^/"}},"additionalProperties":false}},"additionalProperties":false},"snapshot":{"type":"string"},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"},"size":{"type":"integer"},"revision":{"type":"integer"},"etcdVersion":{"type":"string"},"clusterID":{"type":"string"},"snapshotTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"verifiedTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false},"members":{"type":"array","items":{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"id":{"type":"string","pattern":"^[0-9a-f]{16}$"},"peerURL":{"type":"string"},"clientURL":{"type":"string"},"isLeader":{"type":"boolean"},"isLearner":{"type":"boolean"},"healthy":{"type":"boolean"},"version":{"type":"string"},"unhealthySince":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"}},"additionalProperties":false}},"conditions":{"type":"array","items":{"type":"object","required":["type","status","lastTransitionTime","reason","message"],"properties":{"type":{"type":"string","maxLength":316,"pattern":"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},"status":{"type":"string","enum":["True","False","Unknown"]},"observedGeneration":{"type":"integer","minimum":0},"lastTransitionTime":{"type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},"reason":{"type":"string","maxLength":1024,"minLength":1,"pattern":"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},"message":{"type":"string","maxLength":32768}},"additionalProperties":false}}},"additionalProperties":false}},"additionalProperties":false};
 const pattern16 = new RegExp("^[0-9]+\\.[0-9]+\\.[0-9]+$", "u");
 const pattern17 = new RegExp("^(\\+)?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(([KMGTPE]i)|[kMGTPE]|([eE][+-]?[0-9]+))?$", "u");
 const pattern22 = new RegExp("^([0-9]+|([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$", "u");
@@ -4369,15 +4369,11 @@ errors++;
 }
 }
 }
-if(data80.members !== undefined){
-let data89 = data80.members;
-if(Array.isArray(data89)){
-const len1 = data89.length;
-for(let i1=0; i1<len1; i1++){
-let data90 = data89[i1];
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-if(data90.name === undefined){
-const err185 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(data80.restoredFrom !== undefined){
+let data89 = data80.restoredFrom;
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+if(data89.storage === undefined){
+const err185 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/required",keyword:"required",params:{missingProperty: "storage"},message:"must have required property '"+"storage"+"'"};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -4386,9 +4382,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-for(const key26 in data90){
-if(!(func21.call(schema12.properties.status.properties.members.items.properties, key26))){
-const err186 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
+if(data89.snapshot === undefined){
+const err186 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/required",keyword:"required",params:{missingProperty: "snapshot"},message:"must have required property '"+"snapshot"+"'"};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -4397,10 +4392,8 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-if(data90.name !== undefined){
-if(typeof data90.name !== "string"){
-const err187 = {instancePath:instancePath+"/status/members/" + i1+"/name",schemaPath:"#/properties/status/properties/members/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data89.sha256 === undefined){
+const err187 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/required",keyword:"required",params:{missingProperty: "sha256"},message:"must have required property '"+"sha256"+"'"};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -4409,12 +4402,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data90.id !== undefined){
-let data92 = data90.id;
-if(typeof data92 === "string"){
-if(!pattern28.test(data92)){
-const err188 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
+if(data89.size === undefined){
+const err188 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/required",keyword:"required",params:{missingProperty: "size"},message:"must have required property '"+"size"+"'"};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -4423,9 +4412,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-else {
-const err189 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key26 in data89){
+if(!(func21.call(schema12.properties.status.properties.restoredFrom.properties, key26))){
+const err189 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key26},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -4435,9 +4424,9 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data90.peerURL !== undefined){
-if(typeof data90.peerURL !== "string"){
-const err190 = {instancePath:instancePath+"/status/members/" + i1+"/peerURL",schemaPath:"#/properties/status/properties/members/items/properties/peerURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data89.backupName !== undefined){
+if(typeof data89.backupName !== "string"){
+const err190 = {instancePath:instancePath+"/status/restoredFrom/backupName",schemaPath:"#/properties/status/properties/restoredFrom/properties/backupName/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -4447,9 +4436,11 @@ vErrors.push(err190);
 errors++;
 }
 }
-if(data90.clientURL !== undefined){
-if(typeof data90.clientURL !== "string"){
-const err191 = {instancePath:instancePath+"/status/members/" + i1+"/clientURL",schemaPath:"#/properties/status/properties/members/items/properties/clientURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data89.storage !== undefined){
+let data91 = data89.storage;
+if(data91 && typeof data91 == "object" && !Array.isArray(data91)){
+if(Object.keys(data91).length > 1){
+const err191 = {instancePath:instancePath+"/status/restoredFrom/storage",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties"};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -4458,10 +4449,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
-if(data90.isLeader !== undefined){
-if(typeof data90.isLeader !== "boolean"){
-const err192 = {instancePath:instancePath+"/status/members/" + i1+"/isLeader",schemaPath:"#/properties/status/properties/members/items/properties/isLeader/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(Object.keys(data91).length < 1){
+const err192 = {instancePath:instancePath+"/status/restoredFrom/storage",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties"};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -4470,10 +4459,9 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-if(data90.isLearner !== undefined){
-if(typeof data90.isLearner !== "boolean"){
-const err193 = {instancePath:instancePath+"/status/members/" + i1+"/isLearner",schemaPath:"#/properties/status/properties/members/items/properties/isLearner/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+for(const key27 in data91){
+if(!(((key27 === "s3") || (key27 === "gcs")) || (key27 === "volume"))){
+const err193 = {instancePath:instancePath+"/status/restoredFrom/storage",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -4483,9 +4471,14 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data90.healthy !== undefined){
-if(typeof data90.healthy !== "boolean"){
-const err194 = {instancePath:instancePath+"/status/members/" + i1+"/healthy",schemaPath:"#/properties/status/properties/members/items/properties/healthy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(data91.s3 !== undefined){
+let data92 = data91.s3;
+if(data92 && typeof data92 == "object" && !Array.isArray(data92)){
+if(data92.forcePathStyle === undefined){
+data92.forcePathStyle = false;
+}
+if(data92.bucket === undefined){
+const err194 = {instancePath:instancePath+"/status/restoredFrom/storage/s3",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/required",keyword:"required",params:{missingProperty: "bucket"},message:"must have required property '"+"bucket"+"'"};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -4494,10 +4487,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data90.version !== undefined){
-if(typeof data90.version !== "string"){
-const err195 = {instancePath:instancePath+"/status/members/" + i1+"/version",schemaPath:"#/properties/status/properties/members/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key28 in data92){
+if(!(((((((key28 === "bucket") || (key28 === "prefix")) || (key28 === "region")) || (key28 === "endpoint")) || (key28 === "forcePathStyle")) || (key28 === "serverSideEncryption")) || (key28 === "credentialsSecret"))){
+const err195 = {instancePath:instancePath+"/status/restoredFrom/storage/s3",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key28},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -4507,11 +4499,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data90.unhealthySince !== undefined){
-let data99 = data90.unhealthySince;
-if(typeof data99 === "string"){
-if(!pattern4.test(data99)){
-const err196 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(data92.bucket !== undefined){
+let data93 = data92.bucket;
+if(typeof data93 === "string"){
+if(func2(data93) > 63){
+const err196 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/bucket/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters"};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -4520,9 +4512,8 @@ vErrors.push(err196);
 }
 errors++;
 }
-}
-else {
-const err197 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(func2(data93) < 3){
+const err197 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/bucket/minLength",keyword:"minLength",params:{limit: 3},message:"must NOT have fewer than 3 characters"};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -4532,9 +4523,8 @@ vErrors.push(err197);
 errors++;
 }
 }
-}
 else {
-const err198 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err198 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -4544,9 +4534,11 @@ vErrors.push(err198);
 errors++;
 }
 }
-}
-else {
-const err199 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data92.prefix !== undefined){
+let data94 = data92.prefix;
+if(typeof data94 === "string"){
+if(func2(data94) > 512){
+const err199 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/prefix",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/prefix/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -4556,15 +4548,8 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data80.conditions !== undefined){
-let data100 = data80.conditions;
-if(Array.isArray(data100)){
-const len2 = data100.length;
-for(let i2=0; i2<len2; i2++){
-let data101 = data100[i2];
-if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
-if(data101.type === undefined){
-const err200 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+else {
+const err200 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/prefix",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -4573,8 +4558,10 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(data101.status === undefined){
-const err201 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+}
+if(data92.region !== undefined){
+if(typeof data92.region !== "string"){
+const err201 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/region",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/region/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -4583,8 +4570,12 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(data101.lastTransitionTime === undefined){
-const err202 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+}
+if(data92.endpoint !== undefined){
+let data96 = data92.endpoint;
+if(typeof data96 === "string"){
+if(!pattern0.test(data96)){
+const err202 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/endpoint",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/endpoint/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -4593,8 +4584,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(data101.reason === undefined){
-const err203 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+}
+else {
+const err203 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/endpoint",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -4603,8 +4595,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-if(data101.message === undefined){
-const err204 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+}
+if(typeof data92.forcePathStyle !== "boolean"){
+const err204 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/forcePathStyle",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/forcePathStyle/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -4613,9 +4606,10 @@ vErrors.push(err204);
 }
 errors++;
 }
-for(const key27 in data101){
-if(!((((((key27 === "type") || (key27 === "status")) || (key27 === "observedGeneration")) || (key27 === "lastTransitionTime")) || (key27 === "reason")) || (key27 === "message"))){
-const err205 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key27},message:"must NOT have additional properties"};
+if(data92.serverSideEncryption !== undefined){
+let data98 = data92.serverSideEncryption;
+if(typeof data98 !== "string"){
+const err205 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/serverSideEncryption",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/serverSideEncryption/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -4624,12 +4618,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-if(data101.type !== undefined){
-let data102 = data101.type;
-if(typeof data102 === "string"){
-if(func2(data102) > 316){
-const err206 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(!((data98 === "AES256") || (data98 === "aws:kms"))){
+const err206 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/serverSideEncryption",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/serverSideEncryption/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.restoredFrom.properties.storage.properties.s3.properties.serverSideEncryption.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -4638,8 +4628,12 @@ vErrors.push(err206);
 }
 errors++;
 }
-if(!pattern13.test(data102)){
-const err207 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+}
+if(data92.credentialsSecret !== undefined){
+let data99 = data92.credentialsSecret;
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+if(data99.name === undefined){
+const err207 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -4648,9 +4642,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key29 in data99){
+if(!(key29 === "name")){
+const err208 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key29},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -4660,10 +4654,11 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data101.status !== undefined){
-let data103 = data101.status;
-if(typeof data103 !== "string"){
-const err209 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data99.name !== undefined){
+let data100 = data99.name;
+if(typeof data100 === "string"){
+if(func2(data100) > 253){
+const err209 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/properties/name/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -4672,8 +4667,8 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(!(((data103 === "True") || (data103 === "False")) || (data103 === "Unknown"))){
-const err210 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(func2(data100) < 1){
+const err210 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -4683,10 +4678,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data101.observedGeneration !== undefined){
-let data104 = data101.observedGeneration;
-if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
-const err211 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err211 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -4695,9 +4688,10 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data104 == "number") && (isFinite(data104))){
-if(data104 < 0 || isNaN(data104)){
-const err212 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/status/restoredFrom/storage/s3/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/properties/credentialsSecret/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -4708,11 +4702,8 @@ errors++;
 }
 }
 }
-if(data101.lastTransitionTime !== undefined){
-let data105 = data101.lastTransitionTime;
-if(typeof data105 === "string"){
-if(!pattern4.test(data105)){
-const err213 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+else {
+const err213 = {instancePath:instancePath+"/status/restoredFrom/storage/s3",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/s3/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -4722,8 +4713,11 @@ vErrors.push(err213);
 errors++;
 }
 }
-else {
-const err214 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data91.gcs !== undefined){
+let data101 = data91.gcs;
+if(data101 && typeof data101 == "object" && !Array.isArray(data101)){
+if(data101.bucket === undefined){
+const err214 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/required",keyword:"required",params:{missingProperty: "bucket"},message:"must have required property '"+"bucket"+"'"};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -4732,12 +4726,9 @@ vErrors.push(err214);
 }
 errors++;
 }
-}
-if(data101.reason !== undefined){
-let data106 = data101.reason;
-if(typeof data106 === "string"){
-if(func2(data106) > 1024){
-const err215 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+for(const key30 in data101){
+if(!((((key30 === "bucket") || (key30 === "prefix")) || (key30 === "endpoint")) || (key30 === "credentialsSecret"))){
+const err215 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key30},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -4746,8 +4737,12 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(func2(data106) < 1){
-const err216 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+}
+if(data101.bucket !== undefined){
+let data102 = data101.bucket;
+if(typeof data102 === "string"){
+if(func2(data102) > 222){
+const err216 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/bucket/maxLength",keyword:"maxLength",params:{limit: 222},message:"must NOT have more than 222 characters"};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -4756,8 +4751,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-if(!pattern15.test(data106)){
-const err217 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+if(func2(data102) < 3){
+const err217 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/bucket/minLength",keyword:"minLength",params:{limit: 3},message:"must NOT have fewer than 3 characters"};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -4768,7 +4763,7 @@ errors++;
 }
 }
 else {
-const err218 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err218 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/bucket",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/bucket/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -4778,11 +4773,11 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data101.message !== undefined){
-let data107 = data101.message;
-if(typeof data107 === "string"){
-if(func2(data107) > 32768){
-const err219 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(data101.prefix !== undefined){
+let data103 = data101.prefix;
+if(typeof data103 === "string"){
+if(func2(data103) > 512){
+const err219 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/prefix",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/prefix/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -4793,7 +4788,7 @@ errors++;
 }
 }
 else {
-const err220 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err220 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/prefix",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/prefix/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -4803,9 +4798,11 @@ vErrors.push(err220);
 errors++;
 }
 }
-}
-else {
-const err221 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data101.endpoint !== undefined){
+let data104 = data101.endpoint;
+if(typeof data104 === "string"){
+if(!pattern0.test(data104)){
+const err221 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/endpoint",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/endpoint/pattern",keyword:"pattern",params:{pattern: "^https?://"},message:"must match pattern \""+"^https?://"+"\""};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -4815,9 +4812,8 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
 else {
-const err222 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err222 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/endpoint",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/endpoint/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -4827,9 +4823,11 @@ vErrors.push(err222);
 errors++;
 }
 }
-}
-else {
-const err223 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data101.credentialsSecret !== undefined){
+let data105 = data101.credentialsSecret;
+if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
+if(data105.name === undefined){
+const err223 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -4838,15 +4836,849 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-else {
-const err224 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key31 in data105){
+if(!((key31 === "name") || (key31 === "key"))){
+const err224 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key31},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err224];
 }
 else {
 vErrors.push(err224);
+}
+errors++;
+}
+}
+if(data105.name !== undefined){
+let data106 = data105.name;
+if(typeof data106 === "string"){
+if(func2(data106) > 253){
+const err225 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/name/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+if(func2(data106) < 1){
+const err226 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/name",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+if(data105.key !== undefined){
+let data107 = data105.key;
+if(typeof data107 === "string"){
+if(func2(data107) > 253){
+const err228 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/key",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/key/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+if(func2(data107) < 1){
+const err229 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/key",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+}
+else {
+const err230 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret/key",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/properties/key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+}
+}
+else {
+const err231 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs/credentialsSecret",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/properties/credentialsSecret/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+}
+else {
+const err232 = {instancePath:instancePath+"/status/restoredFrom/storage/gcs",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/gcs/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+if(data91.volume !== undefined){
+let data108 = data91.volume;
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+if(data108.path === undefined){
+data108.path = "/";
+}
+if(data108.claimName === undefined){
+const err233 = {instancePath:instancePath+"/status/restoredFrom/storage/volume",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/required",keyword:"required",params:{missingProperty: "claimName"},message:"must have required property '"+"claimName"+"'"};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+for(const key32 in data108){
+if(!((key32 === "claimName") || (key32 === "path"))){
+const err234 = {instancePath:instancePath+"/status/restoredFrom/storage/volume",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key32},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+if(data108.claimName !== undefined){
+let data109 = data108.claimName;
+if(typeof data109 === "string"){
+if(func2(data109) > 253){
+const err235 = {instancePath:instancePath+"/status/restoredFrom/storage/volume/claimName",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/properties/claimName/maxLength",keyword:"maxLength",params:{limit: 253},message:"must NOT have more than 253 characters"};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+if(func2(data109) < 1){
+const err236 = {instancePath:instancePath+"/status/restoredFrom/storage/volume/claimName",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/properties/claimName/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+}
+else {
+const err237 = {instancePath:instancePath+"/status/restoredFrom/storage/volume/claimName",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/properties/claimName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+let data110 = data108.path;
+if(typeof data110 === "string"){
+if(!pattern2.test(data110)){
+const err238 = {instancePath:instancePath+"/status/restoredFrom/storage/volume/path",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/properties/path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/status/restoredFrom/storage/volume/path",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+else {
+const err240 = {instancePath:instancePath+"/status/restoredFrom/storage/volume",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/status/restoredFrom/storage",schemaPath:"#/properties/status/properties/restoredFrom/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data89.snapshot !== undefined){
+if(typeof data89.snapshot !== "string"){
+const err242 = {instancePath:instancePath+"/status/restoredFrom/snapshot",schemaPath:"#/properties/status/properties/restoredFrom/properties/snapshot/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+if(data89.sha256 !== undefined){
+let data112 = data89.sha256;
+if(typeof data112 === "string"){
+if(!pattern7.test(data112)){
+const err243 = {instancePath:instancePath+"/status/restoredFrom/sha256",schemaPath:"#/properties/status/properties/restoredFrom/properties/sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+else {
+const err244 = {instancePath:instancePath+"/status/restoredFrom/sha256",schemaPath:"#/properties/status/properties/restoredFrom/properties/sha256/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+if(data89.size !== undefined){
+let data113 = data89.size;
+if(!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113)))){
+const err245 = {instancePath:instancePath+"/status/restoredFrom/size",schemaPath:"#/properties/status/properties/restoredFrom/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+if(data89.revision !== undefined){
+let data114 = data89.revision;
+if(!(((typeof data114 == "number") && (!(data114 % 1) && !isNaN(data114))) && (isFinite(data114)))){
+const err246 = {instancePath:instancePath+"/status/restoredFrom/revision",schemaPath:"#/properties/status/properties/restoredFrom/properties/revision/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+if(data89.etcdVersion !== undefined){
+if(typeof data89.etcdVersion !== "string"){
+const err247 = {instancePath:instancePath+"/status/restoredFrom/etcdVersion",schemaPath:"#/properties/status/properties/restoredFrom/properties/etcdVersion/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+}
+if(data89.clusterID !== undefined){
+if(typeof data89.clusterID !== "string"){
+const err248 = {instancePath:instancePath+"/status/restoredFrom/clusterID",schemaPath:"#/properties/status/properties/restoredFrom/properties/clusterID/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
+}
+errors++;
+}
+}
+if(data89.snapshotTime !== undefined){
+let data117 = data89.snapshotTime;
+if(typeof data117 === "string"){
+if(!pattern4.test(data117)){
+const err249 = {instancePath:instancePath+"/status/restoredFrom/snapshotTime",schemaPath:"#/properties/status/properties/restoredFrom/properties/snapshotTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+else {
+const err250 = {instancePath:instancePath+"/status/restoredFrom/snapshotTime",schemaPath:"#/properties/status/properties/restoredFrom/properties/snapshotTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+if(data89.verifiedTime !== undefined){
+let data118 = data89.verifiedTime;
+if(typeof data118 === "string"){
+if(!pattern4.test(data118)){
+const err251 = {instancePath:instancePath+"/status/restoredFrom/verifiedTime",schemaPath:"#/properties/status/properties/restoredFrom/properties/verifiedTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/status/restoredFrom/verifiedTime",schemaPath:"#/properties/status/properties/restoredFrom/properties/verifiedTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/status/restoredFrom",schemaPath:"#/properties/status/properties/restoredFrom/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+if(data80.members !== undefined){
+let data119 = data80.members;
+if(Array.isArray(data119)){
+const len1 = data119.length;
+for(let i1=0; i1<len1; i1++){
+let data120 = data119[i1];
+if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
+if(data120.name === undefined){
+const err254 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
+}
+errors++;
+}
+for(const key33 in data120){
+if(!(func21.call(schema12.properties.status.properties.members.items.properties, key33))){
+const err255 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key33},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+if(data120.name !== undefined){
+if(typeof data120.name !== "string"){
+const err256 = {instancePath:instancePath+"/status/members/" + i1+"/name",schemaPath:"#/properties/status/properties/members/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+if(data120.id !== undefined){
+let data122 = data120.id;
+if(typeof data122 === "string"){
+if(!pattern28.test(data122)){
+const err257 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{16}$"},message:"must match pattern \""+"^[0-9a-f]{16}$"+"\""};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+else {
+const err258 = {instancePath:instancePath+"/status/members/" + i1+"/id",schemaPath:"#/properties/status/properties/members/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+if(data120.peerURL !== undefined){
+if(typeof data120.peerURL !== "string"){
+const err259 = {instancePath:instancePath+"/status/members/" + i1+"/peerURL",schemaPath:"#/properties/status/properties/members/items/properties/peerURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+}
+if(data120.clientURL !== undefined){
+if(typeof data120.clientURL !== "string"){
+const err260 = {instancePath:instancePath+"/status/members/" + i1+"/clientURL",schemaPath:"#/properties/status/properties/members/items/properties/clientURL/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
+}
+errors++;
+}
+}
+if(data120.isLeader !== undefined){
+if(typeof data120.isLeader !== "boolean"){
+const err261 = {instancePath:instancePath+"/status/members/" + i1+"/isLeader",schemaPath:"#/properties/status/properties/members/items/properties/isLeader/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
+}
+errors++;
+}
+}
+if(data120.isLearner !== undefined){
+if(typeof data120.isLearner !== "boolean"){
+const err262 = {instancePath:instancePath+"/status/members/" + i1+"/isLearner",schemaPath:"#/properties/status/properties/members/items/properties/isLearner/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+}
+if(data120.healthy !== undefined){
+if(typeof data120.healthy !== "boolean"){
+const err263 = {instancePath:instancePath+"/status/members/" + i1+"/healthy",schemaPath:"#/properties/status/properties/members/items/properties/healthy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+}
+if(data120.version !== undefined){
+if(typeof data120.version !== "string"){
+const err264 = {instancePath:instancePath+"/status/members/" + i1+"/version",schemaPath:"#/properties/status/properties/members/items/properties/version/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+if(data120.unhealthySince !== undefined){
+let data129 = data120.unhealthySince;
+if(typeof data129 === "string"){
+if(!pattern4.test(data129)){
+const err265 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+else {
+const err266 = {instancePath:instancePath+"/status/members/" + i1+"/unhealthySince",schemaPath:"#/properties/status/properties/members/items/properties/unhealthySince/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+}
+}
+else {
+const err267 = {instancePath:instancePath+"/status/members/" + i1,schemaPath:"#/properties/status/properties/members/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+}
+}
+else {
+const err268 = {instancePath:instancePath+"/status/members",schemaPath:"#/properties/status/properties/members/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+}
+if(data80.conditions !== undefined){
+let data130 = data80.conditions;
+if(Array.isArray(data130)){
+const len2 = data130.length;
+for(let i2=0; i2<len2; i2++){
+let data131 = data130[i2];
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+if(data131.type === undefined){
+const err269 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+if(data131.status === undefined){
+const err270 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+if(data131.lastTransitionTime === undefined){
+const err271 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "lastTransitionTime"},message:"must have required property '"+"lastTransitionTime"+"'"};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+if(data131.reason === undefined){
+const err272 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+if(data131.message === undefined){
+const err273 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+for(const key34 in data131){
+if(!((((((key34 === "type") || (key34 === "status")) || (key34 === "observedGeneration")) || (key34 === "lastTransitionTime")) || (key34 === "reason")) || (key34 === "message"))){
+const err274 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key34},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+}
+if(data131.type !== undefined){
+let data132 = data131.type;
+if(typeof data132 === "string"){
+if(func2(data132) > 316){
+const err275 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/maxLength",keyword:"maxLength",params:{limit: 316},message:"must NOT have more than 316 characters"};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+if(!pattern13.test(data132)){
+const err276 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/pattern",keyword:"pattern",params:{pattern: "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"},message:"must match pattern \""+"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"+"\""};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/status/conditions/" + i2+"/type",schemaPath:"#/properties/status/properties/conditions/items/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+}
+if(data131.status !== undefined){
+let data133 = data131.status;
+if(typeof data133 !== "string"){
+const err278 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+if(!(((data133 === "True") || (data133 === "False")) || (data133 === "Unknown"))){
+const err279 = {instancePath:instancePath+"/status/conditions/" + i2+"/status",schemaPath:"#/properties/status/properties/conditions/items/properties/status/enum",keyword:"enum",params:{allowedValues: schema12.properties.status.properties.conditions.items.properties.status.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
+}
+errors++;
+}
+}
+if(data131.observedGeneration !== undefined){
+let data134 = data131.observedGeneration;
+if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
+const err280 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+if((typeof data134 == "number") && (isFinite(data134))){
+if(data134 < 0 || isNaN(data134)){
+const err281 = {instancePath:instancePath+"/status/conditions/" + i2+"/observedGeneration",schemaPath:"#/properties/status/properties/conditions/items/properties/observedGeneration/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+}
+if(data131.lastTransitionTime !== undefined){
+let data135 = data131.lastTransitionTime;
+if(typeof data135 === "string"){
+if(!pattern4.test(data135)){
+const err282 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/pattern",keyword:"pattern",params:{pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"},message:"must match pattern \""+"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"+"\""};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+}
+else {
+const err283 = {instancePath:instancePath+"/status/conditions/" + i2+"/lastTransitionTime",schemaPath:"#/properties/status/properties/conditions/items/properties/lastTransitionTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+if(data131.reason !== undefined){
+let data136 = data131.reason;
+if(typeof data136 === "string"){
+if(func2(data136) > 1024){
+const err284 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters"};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+if(func2(data136) < 1){
+const err285 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+if(!pattern15.test(data136)){
+const err286 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"},message:"must match pattern \""+"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"+"\""};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+}
+else {
+const err287 = {instancePath:instancePath+"/status/conditions/" + i2+"/reason",schemaPath:"#/properties/status/properties/conditions/items/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+if(data131.message !== undefined){
+let data137 = data131.message;
+if(typeof data137 === "string"){
+if(func2(data137) > 32768){
+const err288 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/maxLength",keyword:"maxLength",params:{limit: 32768},message:"must NOT have more than 32768 characters"};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+}
+else {
+const err289 = {instancePath:instancePath+"/status/conditions/" + i2+"/message",schemaPath:"#/properties/status/properties/conditions/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+}
+}
+else {
+const err290 = {instancePath:instancePath+"/status/conditions/" + i2,schemaPath:"#/properties/status/properties/conditions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+}
+}
+else {
+const err291 = {instancePath:instancePath+"/status/conditions",schemaPath:"#/properties/status/properties/conditions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
+}
+errors++;
+}
+}
+}
+else {
+const err292 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err292];
+}
+else {
+vErrors.push(err292);
+}
+errors++;
+}
+}
+}
+else {
+const err293 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err293];
+}
+else {
+vErrors.push(err293);
 }
 errors++;
 }

@@ -65,7 +65,10 @@ const USAGE = `$0 [options]
 
 Runs etcd clusters on Kubernetes: reconciles the etcd.io/v1alpha1 resources in the namespaces it
 watches. Logs are JSON lines on stdout. SIGTERM finishes the reconciles in flight, hands back the
-leader-election lease, and exits 0.`;
+leader-election lease, and exits 0.
+
+$0 restore-member --help: the restore agent the operator runs in the init containers of a cluster
+created from a backup.`;
 
 const EPILOGUE = `Every flag can also be set through the environment: ETCD_OPERATOR_ and the flag name in
 upper case with _ for - (ETCD_OPERATOR_LEADER_ELECT=true, ETCD_OPERATOR_NAMESPACES=a,b). A flag on

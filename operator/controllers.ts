@@ -2,7 +2,13 @@
  * The controllers etcd-operator runs. Each entry builds one Controller from the shared runtime.
  */
 import type { Registry } from 'prom-client';
-import { createBackupMetrics, createEtcdBackupController, type ClaimDirectory } from '../lib/backup/index.js';
+import {
+  createBackupMetrics,
+  createEtcdBackupController,
+  searchPath,
+  storedSnapshotVerifier,
+  type ClaimDirectory,
+} from '../lib/backup/index.js';
 import { createEtcdClusterController } from '../lib/cluster/index.js';
 import type {
   Cache,
@@ -37,9 +43,10 @@ export interface OperatorRuntime {
 export type ControllerFactory = (runtime: OperatorRuntime) => Controller;
 
 const etcdClusters: ControllerFactory = (runtime) => {
-  const { failpoint, registry: _, claimDir: __, ...shared } = runtime;
+  const { failpoint, registry: _, claimDir, ...shared } = runtime;
   const { controller, close } = createEtcdClusterController({
     ...shared,
+    ...(claimDir ? { claimDir } : {}),
     ...(failpoint ? { failpoint: crashAt(failpoint) } : {}),
   });
   runtime.onClose(close);
@@ -64,6 +71,8 @@ const etcdBackups: ControllerFactory = (runtime) =>
     clock: runtime.clock,
     concurrency: runtime.concurrency,
     ...(runtime.claimDir ? { claimDir: runtime.claimDir } : {}),
+    // verify: Restore runs etcd-<minor> and etcdutl-<minor> from the operator image's PATH.
+    verifyByRestore: storedSnapshotVerifier({ binDirs: searchPath(process.env.PATH) }),
   });
 
 export const controllers: readonly ControllerFactory[] = [etcdClusters, etcdBackups];

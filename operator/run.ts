@@ -4,13 +4,15 @@
  * Exit codes: 0 after a graceful stop, 1 on a failure (lost lease included), 3 on a usage error.
  */
 import type { Server } from 'node:http';
-import { pino, type Logger as PinoLogger } from 'pino';
-import { hasCause, LeadershipLostError, UsageError } from '../lib/errors.js';
+import type { Logger as PinoLogger } from 'pino';
+import { hasCause, LeadershipLostError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { parseConfig, type OperatorConfig } from './config.js';
 import { controllers as registered, type ControllerFactory } from './controllers.js';
 import { boundPort, closeServers, metricsRoute, probe, serveEndpoints, type Endpoint } from './http.js';
 import { resolveKubeConfig } from './kubeconfig.js';
+import { jsonLogger, reportFailure } from './logging.js';
+import { RESTORE_MEMBER, runRestoreMember } from './restore-member.js';
 import { buildOperator, COMPONENT } from './operator.js';
 
 export interface RunOptions {
@@ -19,32 +21,22 @@ export interface RunOptions {
 }
 
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
+  // The one subcommand: the restore agent of a restored cluster's init containers.
+  if (argv[0] === RESTORE_MEMBER) return runRestoreMember(argv.slice(1));
   let config: OperatorConfig | undefined;
   try {
     config = await parseConfig(argv, (text) => process.stdout.write(`${text}\n`));
   } catch (err) {
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return hasCause(err, UsageError) ? 3 : 1;
+    return reportFailure(err);
   }
   if (!config) return 0;
-  const logger = pino(
-    {
-      level: config.logLevel,
-      base: { component: COMPONENT, pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    // Synchronous: pino's asynchronous stdout was seen to reorder lines written to a pipe, and to
-    // lose the last ones when the process exits right after a lost lease.
-    pino.destination({ dest: 1, sync: true }),
-  );
+  const logger = jsonLogger(COMPONENT, config.logLevel);
   try {
     return await operate(config, logger, options.controllers ?? registered);
   } catch (err) {
     logger.fatal({ err }, 'etcd-operator failed');
     // Also one line for whoever reads the terminal rather than the JSON log.
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return hasCause(err, UsageError) ? 3 : 1;
+    return reportFailure(err);
   }
 }
 

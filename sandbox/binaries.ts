@@ -2,11 +2,12 @@
  * The local etcd binaries that hack/etcd-binaries.sh puts in the cache, one set per etcd minor:
  * $CACHE/etcd/vX.Y.Z/{etcd,etcdctl,etcdutl} and $CACHE/etcd/versions.json naming them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../lib/errors.js';
 import { parseVersion } from '../lib/api/semver.js';
+import { etcdToolName } from '../lib/backup/etcd-tools.js';
 
 export interface EtcdBinaries {
   /** The exact version of these binaries, e.g. 3.5.35. */
@@ -50,4 +51,30 @@ export function findEtcd(version: string, cache = cacheDir()): EtcdBinaries {
     etcdctl: join(dir, 'etcdctl'),
     ...(existsSync(etcdutl) ? { etcdutl } : {}),
   };
+}
+
+/**
+ * Every cached minor's binaries under the names the operator image gives them (lib/backup/etcd-tools.ts):
+ * `etcd-3.5`, `etcdctl-3.5`, `etcdutl-3.5`, …, `etcd-3.4`, `etcdctl-3.4` → their paths in the cache.
+ */
+export function versionedEtcdBinaries(cache = cacheDir()): Record<string, string> {
+  const bin: Record<string, string> = {};
+  for (const minor of Object.keys(cachedEtcdVersions(cache)).sort()) {
+    const found = findEtcd(minor, cache);
+    for (const tool of ['etcd', 'etcdctl', 'etcdutl'] as const) {
+      const path = found[tool];
+      if (path) bin[etcdToolName(tool, minor)] = path;
+    }
+  }
+  return bin;
+}
+
+/** A directory of links named as versionedEtcdBinaries() names them: a PATH entry for an operator run here. */
+export function linkVersionedEtcdBinaries(dir: string, cache = cacheDir()): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, path] of Object.entries(versionedEtcdBinaries(cache))) {
+    rmSync(join(dir, name), { force: true });
+    symlinkSync(path, join(dir, name));
+  }
+  return dir;
 }

@@ -10,7 +10,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   bucketLocation,
-  byteCounter,
+  countBytes,
   isAbort,
   isUnreachable,
   PART_SIZE,
@@ -29,6 +29,8 @@ export interface GcsStoreOptions {
   /** A GCS-compatible endpoint, such as an emulator's (`http://127.0.0.1:4443`). */
   apiEndpoint?: string;
   projectId?: string;
+  /** How often a failed request is retried, backing off exponentially from 1 s; default 3. */
+  maxRetries?: number;
 }
 
 /** Fields of a service-account key that must never reach a message. */
@@ -44,6 +46,7 @@ export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
       : {}),
     ...(credentials ? { credentials } : {}),
     ...(projectId !== undefined ? { projectId } : {}),
+    ...(options.maxRetries !== undefined ? { retryOptions: { maxRetries: options.maxRetries } } : {}),
   });
   const bucket = storage.bucket(bucketName);
   const secrets = SECRET_FIELDS.map((field) => credentials?.[field]).filter(
@@ -74,7 +77,7 @@ export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
       const { signal, onProgress, contentType } = putOptions;
       const action = `writing "${name}"`;
       const file = bucket.file(location.keyOf(name));
-      const counter = byteCounter();
+      const source = countBytes(body);
       const upload = file.createWriteStream({
         resumable: true,
         chunkSize: PART_SIZE,
@@ -88,11 +91,12 @@ export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
         );
       try {
         // An abort destroys the upload stream: the resumable session is never finalised.
-        await pipeline(body, counter.stream, upload, ...(signal ? [{ signal }] : []));
+        await pipeline(source.stream, upload, ...(signal ? [{ signal }] : []));
       } catch (err) {
+        if (source.sourceError() !== undefined && !signal?.aborted) throw source.sourceError();
         throw await fail(err, action, name, signal);
       }
-      return { size: counter.bytes() };
+      return { size: source.bytes() };
     },
 
     async get(name, { signal } = {}) {

@@ -3,7 +3,7 @@
  * counter for `put`, and the translation of SDK failures into the library's typed errors with
  * one-line messages that name the store and never carry credentials.
  */
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import {
   BucketNotFoundError,
   EtcdOperatorError,
@@ -50,16 +50,26 @@ export function bucketLocation(scheme: 's3' | 'gs', bucket: string, prefix = '')
   };
 }
 
-/** A pass-through stream that counts the bytes going through it. */
-export function byteCounter(): { stream: Transform; bytes(): number } {
+/**
+ * `body` through a byte counter. Destroying `stream` destroys `body`; an error of `body` itself (a
+ * snapshot failing its check half-way) is kept, so that `put` rethrows it as it is.
+ */
+export function countBytes(body: Readable): { stream: Readable; bytes(): number; sourceError(): unknown } {
   let bytes = 0;
+  let sourceError: unknown;
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
       done(null, chunk);
     },
   });
-  return { stream, bytes: () => bytes };
+  // Registered before pipeline's own listener: an error of body's own comes while stream is whole;
+  // one that follows a destroy of stream (an abort, a failed upload) is not body's.
+  body.once('error', (err) => {
+    if (!stream.destroyed) sourceError ??= err;
+  });
+  pipeline(body, stream, () => {});
+  return { stream, bytes: () => bytes, sourceError: () => sourceError };
 }
 
 /** `source` with its errors translated: what a reader of `get` sees fail mid-way is typed too. */

@@ -12,10 +12,10 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { addAbortSignal, pipeline, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import {
   bucketLocation,
-  byteCounter,
+  countBytes,
   isAbort,
   isUnreachable,
   PART_SIZE,
@@ -57,6 +57,8 @@ const FORBIDDEN = new Set([
   'AllAccessDisabled',
   'AccountProblem',
   'CredentialsProviderError',
+  // versitygw answers an unknown access key with 404 XAdminUserNotFound (AWS: 403 InvalidAccessKeyId).
+  'XAdminUserNotFound',
 ]);
 const UNAVAILABLE = new Set([
   'SlowDown',
@@ -94,15 +96,14 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
       if (signal?.aborted) throw fail(signal.reason, action, name, signal);
       // An abort destroys the stream the upload reads: lib-storage then aborts the multipart upload
       // and only settles once that is done (Upload.abort() would settle before its parts stop).
-      const counter = byteCounter();
-      pipeline(body, counter.stream, () => {});
-      if (signal) addAbortSignal(signal, counter.stream);
+      const source = countBytes(body);
+      if (signal) addAbortSignal(signal, source.stream);
       const upload = new Upload({
         client,
         params: {
           Bucket: bucket,
           Key: key,
-          Body: counter.stream,
+          Body: source.stream,
           ...(contentType !== undefined ? { ContentType: contentType } : {}),
           ...(options.serverSideEncryption !== undefined
             ? { ServerSideEncryption: options.serverSideEncryption as ServerSideEncryption }
@@ -116,10 +117,11 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
       try {
         await upload.done();
       } catch (err) {
-        counter.stream.destroy();
+        if (source.sourceError() !== undefined && !signal?.aborted) throw source.sourceError();
+        source.stream.destroy();
         throw fail(err, action, name, signal);
       }
-      return { size: counter.bytes() };
+      return { size: source.bytes() };
     },
 
     async get(name, { signal } = {}) {
@@ -182,8 +184,8 @@ function classify(err: unknown, signal?: AbortSignal): StoreFailure {
   };
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchBucket') return 'bucket';
-  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'object';
   if ((name !== undefined && FORBIDDEN.has(name)) || status === 401 || status === 403) return 'forbidden';
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return 'object';
   if (
     (name !== undefined && UNAVAILABLE.has(name)) ||
     (status !== undefined && status >= 500) ||

@@ -3,7 +3,7 @@
  * claims, the Services, the PodDisruptionBudget and the TLS Secrets, so that any change to them
  * brings the cluster back for another pass.
  */
-import { parseEtcdCluster } from '../api/index.js';
+import { parseEtcdCluster, type RestoredFrom } from '../api/index.js';
 import { TerminalError, ValidationError, isNotFound } from '../errors.js';
 import type { Cache } from '../kube/cache.js';
 import type { KubeStatusWriter, KubeWriter } from '../kube/client.js';
@@ -26,6 +26,8 @@ import { EtcdConnections } from './connections.js';
 import { execute, type ExecuteDeps } from './execute.js';
 import { observe } from './observe.js';
 import { plan } from './plan.js';
+import { observeRestore } from './restore-observe.js';
+import type { ClaimDirectory } from '../backup/stores.js';
 
 export interface EtcdClusterControllerOptions {
   client: KubeWriter & KubeStatusWriter;
@@ -40,6 +42,10 @@ export interface EtcdClusterControllerOptions {
   /** Deadline of each etcd call made while observing (default 3 s). */
   etcdTimeoutMs?: number;
   failpoint?: ExecuteDeps['failpoint'];
+  /** Where volume backups' claims are mounted into this process, for clusters restored from them. */
+  claimDir?: ClaimDirectory;
+  /** The image of the restore agent in restored members' init containers (DEFAULT_AGENT_IMAGE). */
+  agentImage?: string;
 }
 
 export const FIELD_MANAGER = 'etcd-operator';
@@ -50,7 +56,11 @@ export function createEtcdClusterController(options: EtcdClusterControllerOption
 } {
   const clock = options.clock ?? systemClock;
   const connections = new EtcdConnections(options.etcdTimeoutMs);
-  const config = { replaceUnhealthyAfterMs: options.replaceUnhealthyAfterMs ?? 5 * 60_000 };
+  const config = {
+    replaceUnhealthyAfterMs: options.replaceUnhealthyAfterMs ?? 5 * 60_000,
+    ...(options.agentImage ? { agentImage: options.agentImage } : {}),
+  };
+  const pins = new Map<string, RestoredFrom>();
   // The keys of one new cluster, ready before it is asked for.
   const keys = new KeyPool(4);
   keys.fill();
@@ -83,6 +93,14 @@ export function createEtcdClusterController(options: EtcdClusterControllerOption
           etcd: { admin: (_, endpoints, tls) => connections.admin(formatKey(key), endpoints, tls) },
           now: () => new Date(clock.now()),
         });
+        const restore = await observeRestore(cluster, {
+          kube: options.cache,
+          pins,
+          now: () => new Date(clock.now()),
+          signal: context.signal,
+          ...(options.claimDir ? { claimDir: options.claimDir } : {}),
+        });
+        if (restore) observation.observed.restore = restore;
         const decided = plan(observation.observed, config);
         context.logger.debug(
           { phase: decided.situation.phase, membership: decided.membership?.kind },

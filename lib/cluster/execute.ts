@@ -72,6 +72,10 @@ export async function execute(observation: Observation, plan: Plan, deps: Execut
   const current = await addFinalizer(deps.client, EtcdClusters, cluster, FINALIZER);
   await writeStatus(current, computeStatus(observed, plan), deps);
   if (plan.situation.phase === 'Paused') return plan.requeueAfterMs;
+  // After the status, which pins the snapshot the members are about to restore.
+  const restoreEvent = plan.restore?.event;
+  if (restoreEvent)
+    await deps.recorder.event(cluster, restoreEvent.type, restoreEvent.reason, restoreEvent.message);
 
   if (plan.certificates) await issueCertificates(cluster, names, plan.certificates, observed.secrets, deps);
   await ensureOwnedObjects(cluster, names, deps);

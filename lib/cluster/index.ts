@@ -30,7 +30,7 @@ export {
 export { execute, type ExecuteDeps } from './execute.js';
 export { computeStatus } from './status.js';
 export { EtcdConnections } from './connections.js';
-export type { Observed, EtcdView, EtcdMember, MemberHealth } from './observed.js';
+export type { Observed, EtcdView, EtcdMember, MemberHealth, RestoreView } from './observed.js';
 export * from './naming.js';
 export {
   memberPod,
@@ -41,5 +41,19 @@ export {
   etcdArgs,
   initialClusterFlag,
   ownerReference,
+  clusterToken,
+  DEFAULT_AGENT_IMAGE,
   type MemberStart,
+  type MemberRestore,
 } from './resources.js';
+export {
+  RESTORED_CONDITION,
+  planRestoreStart,
+  planRestoreDone,
+  recordedRestore,
+  restoreCheckNeeded,
+  restoreRetryAfterMs,
+  type RestorePlan,
+  type RestoreEvent,
+} from './restore.js';
+export { observeRestore, type RestoreObserveDeps } from './restore-observe.js';

@@ -3,7 +3,8 @@
  * what etcd itself says. observe.ts fills it; plan.ts and status.ts only read it.
  */
 import type { PersistentVolumeClaim, Pod, Secret } from '../kube/resources.js';
-import type { EtcdCluster } from '../api/index.js';
+import type { EtcdCluster, RestoredFrom } from '../api/index.js';
+import type { RestoreSourceFailure } from '../backup/restore-source.js';
 
 /** One etcd member as the member list reports it; IDs are 16 hex digits. */
 export interface EtcdMember {
@@ -47,4 +48,13 @@ export interface Observed {
   secrets: Map<string, Secret>;
   /** undefined when no member answered a member list. */
   etcd?: EtcdView;
+  /** For a cluster created from a backup, before its first bootstrap: what is known of the snapshot. */
+  restore?: RestoreView;
+}
+
+export interface RestoreView {
+  /** The snapshot every initial member restores, checked against its manifest (this pass or earlier). */
+  pinned?: RestoredFrom;
+  /** Why this pass found the snapshot unfit or out of reach. */
+  failure?: RestoreSourceFailure;
 }

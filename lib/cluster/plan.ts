@@ -26,11 +26,22 @@ import {
 import { quorum } from '../etcd/quorum.js';
 import { planClusterCertificates, planRenewal, type Reissue } from '../tls/index.js';
 import type { EtcdMember, Observed } from './observed.js';
-import { initialClusterFlag, memberClaim, memberPod, type MemberStart } from './resources.js';
+import {
+  DEFAULT_AGENT_IMAGE,
+  initialClusterFlag,
+  memberClaim,
+  memberPod,
+  type MemberRestore,
+  type MemberStart,
+} from './resources.js';
+import type { RestoreFailureReason } from '../backup/restore-source.js';
+import { planRestoreDone, planRestoreStart, type RestorePlan } from './restore.js';
 
 export interface PlanConfig {
   /** A started member unhealthy this long is replaced, while quorum holds. */
   replaceUnhealthyAfterMs: number;
+  /** The image whose restore agent makes restored members' data (this project's; DEFAULT_AGENT_IMAGE). */
+  agentImage?: string;
 }
 
 export type ResourceChange =
@@ -58,10 +69,11 @@ export type Situation =
   | { phase: 'Deleting' }
   | { phase: 'Paused' }
   | { phase: 'Creating'; reason: 'Bootstrapping' | 'WaitingForSecrets'; message: string }
+  | { phase: 'Restoring'; reason: 'RestoringMembers'; message: string }
   | { phase: 'Running' }
   | { phase: 'Scaling'; message: string }
   | { phase: 'Recovering'; reason: 'QuorumLost' | 'MemberLost' | 'MembersUnreachable'; message: string }
-  | { phase: 'Failed'; reason: 'QuorumLostPermanently'; message: string };
+  | { phase: 'Failed'; reason: 'QuorumLostPermanently' | RestoreFailureReason; message: string };
 
 export interface Plan {
   situation: Situation;
@@ -74,6 +86,8 @@ export interface Plan {
   nextOrdinal: number;
   /** Members whose health changed, with the time they were first seen unhealthy (undefined: healthy). */
   unhealthySince: Map<string, string | undefined>;
+  /** For a cluster created from a backup: the pinned snapshot, the Restored condition, an Event. */
+  restore?: RestorePlan;
   requeueAfterMs: number;
 }
 
@@ -92,7 +106,7 @@ interface Member {
 }
 
 /** Everything a plan says but for its certificates, which plan() adds to whichever path it took. */
-type CorePlan = Omit<Plan, 'certificates' | 'certificateProblems' | 'nextOrdinal'>;
+type CorePlan = Omit<Plan, 'certificates' | 'certificateProblems' | 'nextOrdinal' | 'restore'>;
 
 export function plan(observed: Observed, config: PlanConfig): Plan {
   const { cluster } = observed;
@@ -116,20 +130,29 @@ export function plan(observed: Observed, config: PlanConfig): Plan {
 
   const tls = planTls(observed, names);
   const members = knownMembers(observed, names);
+  const restore = cluster.spec.bootstrap?.restore
+    ? members !== undefined
+      ? planRestoreDone(cluster)
+      : planRestoreStart(observed)
+    : undefined;
   let core: CorePlan;
   if (members !== undefined) {
     const unhealthySince = trackHealth(observed, members);
     core = { ...planRunning(observed, names, members, unhealthySince, config), unhealthySince };
+  } else if (restore?.failure) {
+    core = restoreFailed(restore.failure);
   } else if (tls.missingProvided.length > 0) {
     core = waitForSecrets(tls.missingProvided);
   } else {
-    core = planBootstrap(observed, names);
+    const from = restore?.members;
+    core = planBootstrap(observed, names, from && { from, image: config.agentImage ?? DEFAULT_AGENT_IMAGE });
   }
   const renewIn = tls.nextRenewal
     ? Math.max(0, tls.nextRenewal.getTime() - observed.now.getTime())
     : Infinity;
   return {
     ...core,
+    ...(restore ? { restore } : {}),
     nextOrdinal: ordinalAfter(observed, names, members ?? [], core),
     ...(tls.work ? { certificates: tls.work } : {}),
     certificateProblems: tls.problems,
@@ -171,6 +194,16 @@ function planTls(o: Observed, names: ClusterNames): TlsDecision {
   const createCA = caStatus === 'Missing';
   const work = createCA || renewal.reissue.length > 0 ? { work: { createCA, reissue: renewal.reissue } } : {};
   return { ...work, problems: [], missingProvided: [], ...next };
+}
+
+/** A cluster whose backup cannot be restored: no member is created. */
+function restoreFailed(failure: NonNullable<RestorePlan['failure']>): CorePlan {
+  return {
+    situation: { phase: 'Failed', reason: failure.reason, message: failure.message },
+    resources: [],
+    unhealthySince: new Map(),
+    requeueAfterMs: failure.retryAfterMs ?? REQUEUE.steady * 30,
+  };
 }
 
 function waitForSecrets(missing: string[]): CorePlan {
@@ -222,9 +255,10 @@ function fromEtcd(m: EtcdMember, o: Observed, names: ClusterNames): Member {
 /**
  * A new cluster's members start together from a static initial cluster: the fastest way to a quorum,
  * and safe when interrupted, because the set is written on every pod and claim created for it and
- * re-read from them — a pass after a crash re-creates exactly the missing ones.
+ * re-read from them — a pass after a crash re-creates exactly the missing ones. Restored from a
+ * backup, each of them first makes its data directory from the same snapshot (`restore`).
  */
-function planBootstrap(o: Observed, names: ClusterNames): CorePlan {
+function planBootstrap(o: Observed, names: ClusterNames, restore?: MemberRestore): CorePlan {
   const tls = o.cluster.spec.security.tls.enabled;
   const recorded = [...o.pods.values(), ...o.claims.values()]
     .map((obj) => obj.metadata?.annotations?.[ANNOTATION_INITIAL_CLUSTER])
@@ -242,15 +276,18 @@ function planBootstrap(o: Observed, names: ClusterNames): CorePlan {
 
   const resources: ResourceChange[] = [];
   for (const member of bootstrapMembers) {
-    resources.push(...memberResources(o, names, member, start, 'Bootstrap'));
+    resources.push(...memberResources(o, names, member, start, 'Bootstrap', restore));
   }
   const ready = bootstrapMembers.filter((m) => o.pods.get(m)?.status?.podIP).length;
+  const counts = `${bootstrapMembers.length} members (${ready} running)`;
   return {
-    situation: {
-      phase: 'Creating',
-      reason: 'Bootstrapping',
-      message: `starting ${bootstrapMembers.length} members (${ready} running)`,
-    },
+    situation: restore
+      ? {
+          phase: 'Restoring',
+          reason: 'RestoringMembers',
+          message: `restoring ${counts} from ${restore.from.snapshot}`,
+        }
+      : { phase: 'Creating', reason: 'Bootstrapping', message: `starting ${counts}` },
     resources,
     unhealthySince: new Map(),
     requeueAfterMs: REQUEUE.busy,
@@ -264,6 +301,7 @@ function memberResources(
   member: string,
   start: MemberStart,
   reason: 'Bootstrap' | 'Join' | 'Restore',
+  restore?: MemberRestore,
 ): ResourceChange[] {
   const out: ResourceChange[] = [];
   const persistent = o.cluster.spec.storage.type === 'PersistentVolumeClaim';
@@ -274,7 +312,7 @@ function memberResources(
     });
   }
   if (!o.pods.has(member))
-    out.push({ kind: 'CreatePod', pod: memberPod(o.cluster, names, member, start), reason });
+    out.push({ kind: 'CreatePod', pod: memberPod(o.cluster, names, member, start, restore), reason });
   return out;
 }
 

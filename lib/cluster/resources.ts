@@ -28,9 +28,18 @@ import {
   type ClusterNames,
 } from './naming.js';
 import { quorum } from '../etcd/quorum.js';
+import { credentialVariables } from '../backup/restore-credentials.js';
+import type { RestoredFrom } from '../api/index.js';
+import { VERSION as PROJECT_VERSION } from '../version.js';
 
 const DATA_DIR = '/var/lib/etcd';
+/** etcd's --data-dir, inside the member's volume (at DATA_DIR). */
+const MEMBER_DATA_DIR = `${DATA_DIR}/data`;
 const PKI_DIR = '/etc/etcd/pki';
+/** Where the restore agent sees a volume backup's claim: `<dir>/<namespace>/<claimName>`. */
+const RESTORE_CLAIMS_DIR = '/var/lib/etcd-restore/claims';
+/** This project's image, which carries the restore agent and the etcd tools of every minor. */
+export const DEFAULT_AGENT_IMAGE = `ghcr.io/etcd-k8s-operator/etcd-k8s-operator:${PROJECT_VERSION}`;
 
 export function ownerReference(cluster: EtcdCluster): OwnerReference {
   return {
@@ -116,11 +125,19 @@ export interface MemberStart {
   state: 'new' | 'existing';
 }
 
+/** An initial member of a cluster created from a backup: its data directory is made from `from`. */
+export interface MemberRestore {
+  from: RestoredFrom;
+  /** The image of the restore agent (this project's). */
+  image: string;
+}
+
 export function memberPod(
   cluster: EtcdCluster,
   names: ClusterNames,
   member: string,
   start: MemberStart,
+  restore?: MemberRestore,
 ): Pod {
   const { spec } = cluster;
   const tls = spec.security.tls.enabled;
@@ -170,6 +187,9 @@ export function memberPod(
     spec: {
       hostname: member,
       subdomain: names.peerService,
+      ...(restore
+        ? { initContainers: [restoreContainer(cluster, names, member, start, restore, volumes)] }
+        : {}),
       containers: [container],
       volumes,
       restartPolicy: 'Always',
@@ -190,12 +210,28 @@ export function etcdArgs(
   member: string,
   start: MemberStart,
 ): string[] {
+  return Object.entries(etcdFlags(cluster, names, member, start)).map(
+    ([flag, value]) => `--${flag}=${value}`,
+  );
+}
+
+/** The new cluster's --initial-cluster-token: its uid, so that every cluster made gets a new ID. */
+export function clusterToken(cluster: EtcdCluster, names: ClusterNames): string {
+  return cluster.metadata.uid ?? names.cluster;
+}
+
+function etcdFlags(
+  cluster: EtcdCluster,
+  names: ClusterNames,
+  member: string,
+  start: MemberStart,
+): Record<string, string> {
   const { spec } = cluster;
   const tls = spec.security.tls.enabled;
   const scheme = tls ? 'https' : 'http';
   const args: Record<string, string> = {
     name: member,
-    'data-dir': `${DATA_DIR}/data`,
+    'data-dir': MEMBER_DATA_DIR,
     'listen-peer-urls': `${scheme}://0.0.0.0:${PEER_PORT}`,
     'listen-client-urls': `${scheme}://0.0.0.0:${CLIENT_PORT}`,
     'listen-metrics-urls': `http://0.0.0.0:${METRICS_PORT}`,
@@ -203,7 +239,7 @@ export function etcdArgs(
     'initial-advertise-peer-urls': peerURL(names, member, tls),
     'initial-cluster': start.initialCluster,
     'initial-cluster-state': start.state,
-    'initial-cluster-token': cluster.metadata.uid ?? names.cluster,
+    'initial-cluster-token': clusterToken(cluster, names),
     'snapshot-count': String(spec.etcd.snapshotCount),
     'heartbeat-interval': String(spec.etcd.heartbeatIntervalMillis),
     'election-timeout': String(spec.etcd.electionTimeoutMillis),
@@ -228,7 +264,62 @@ export function etcdArgs(
     });
   }
   Object.assign(args, spec.etcd.extraArgs);
-  return Object.entries(args).map(([flag, value]) => `--${flag}=${value}`);
+  return args;
+}
+
+/**
+ * The init container that makes an initial member's data directory from the pinned snapshot
+ * (`etcd-operator restore-member`, operator/restore-member.ts), with the same name, peer URL, initial
+ * cluster and token its etcd starts with. Credentials come as variables from their Secret, a volume
+ * backup's claim as a read-only mount (added to `volumes`); neither ever appears in an argument.
+ */
+function restoreContainer(
+  cluster: EtcdCluster,
+  names: ClusterNames,
+  member: string,
+  start: MemberStart,
+  restore: MemberRestore,
+  volumes: Wire<V1Volume>[],
+): Wire<V1Container> {
+  const flags = etcdFlags(cluster, names, member, start);
+  const { from } = restore;
+  const claim = from.storage.volume?.claimName;
+  const args: Record<string, string> = {
+    'data-dir': MEMBER_DATA_DIR,
+    name: member,
+    'initial-cluster': start.initialCluster,
+    'initial-cluster-token': flags['initial-cluster-token'] ?? clusterToken(cluster, names),
+    'initial-advertise-peer-urls': flags['initial-advertise-peer-urls'] ?? '',
+    'etcd-version': cluster.spec.version,
+    namespace: names.namespace,
+    storage: JSON.stringify(from.storage),
+    snapshot: from.snapshot,
+    sha256: from.sha256,
+    size: String(from.size),
+    ...(claim !== undefined ? { 'claim-root': RESTORE_CLAIMS_DIR } : {}),
+  };
+  const mounts: Wire<V1VolumeMount>[] = [{ name: 'data', mountPath: DATA_DIR }];
+  if (claim !== undefined) {
+    volumes.push({ name: 'backup', persistentVolumeClaim: { claimName: claim, readOnly: true } });
+    mounts.push({
+      name: 'backup',
+      mountPath: `${RESTORE_CLAIMS_DIR}/${names.namespace}/${claim}`,
+      readOnly: true,
+    });
+  }
+  const env = credentialVariables(from.storage).map((v) => ({
+    name: v.env,
+    valueFrom: { secretKeyRef: { name: v.secret, key: v.key, ...(v.optional ? { optional: true } : {}) } },
+  }));
+  return {
+    name: 'restore',
+    image: restore.image,
+    command: ['/usr/local/bin/etcd-operator', 'restore-member'],
+    // `$(` would be expanded by Kubernetes; `$$` is its escape for a literal `$`.
+    args: Object.entries(args).map(([flag, value]) => `--${flag}=${value.replaceAll('$', '$$$$')}`),
+    ...(env.length > 0 ? { env } : {}),
+    volumeMounts: mounts,
+  };
 }
 
 /** `name=peerURL` pairs in the form --initial-cluster takes, in the order given. */

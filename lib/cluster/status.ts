@@ -31,6 +31,8 @@ export function computeStatus(o: Observed, p: Plan): EtcdClusterStatus {
   };
   const clusterID = o.etcd?.clusterID ?? previous.clusterID;
   if (clusterID) status.clusterID = clusterID;
+  const restoredFrom = p.restore?.pin ?? previous.restoredFrom;
+  if (restoredFrom) status.restoredFrom = restoredFrom;
   if (leader) status.leader = leader;
   if (currentVersion ?? previous.currentVersion)
     status.currentVersion = currentVersion ?? previous.currentVersion;
@@ -81,6 +83,7 @@ function lowestVersion(versions: (string | undefined)[]): string | undefined {
 
 function conditions(o: Observed, p: Plan, voters: number, healthy: number): Condition[] {
   const computed = [available(voters, healthy), progressing(p.situation), degraded(p, voters, healthy)];
+  if (p.restore) computed.push(p.restore.condition);
   return withTransitions(o.cluster.status?.conditions, computed, o.now, o.cluster.metadata.generation ?? 0);
 }
 
@@ -97,6 +100,7 @@ function available(voters: number, healthy: number): ConditionInput {
 function progressing(s: Situation): ConditionInput {
   switch (s.phase) {
     case 'Creating':
+    case 'Restoring':
     case 'Recovering':
       return { type: 'Progressing', status: 'True', reason: s.reason, message: s.message };
     case 'Scaling':

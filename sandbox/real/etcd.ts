@@ -1,7 +1,7 @@
 /** The single-member etcd a real kube-apiserver stores its objects in, on loopback. */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../lib/etcd/local-etcd.js';
 import type { EtcdBinaries } from '../binaries.js';
 import { startProcess, waitUntilReady, type ControlPlaneProcess } from './process.js';
 
@@ -11,16 +11,7 @@ export interface LoopbackEtcd {
 }
 
 /** A TCP port on `host` that nothing listens on right now. */
-export async function unusedPort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, host, resolve);
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const unusedPort = freePort;
 
 /** Starts etcd with its data under `dir` and waits until /health answers. */
 export async function startLoopbackEtcd(

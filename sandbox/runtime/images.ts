@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { NotFoundError } from '../../lib/errors.js';
-import { findEtcd } from '../binaries.js';
+import { findEtcd, versionedEtcdBinaries } from '../binaries.js';
 
 export interface ResolvedImage {
   /** Executables the image has in /usr/local/bin: name → path on this machine. */
@@ -63,14 +63,24 @@ export function etcdImages(cache?: string): ImageRule {
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** This project's own image (`…/etcd-k8s-operator` or `…/etcd-operator`, any tag): its built entry points. */
-export function projectImages(root = REPO_ROOT, node = process.execPath): ImageRule {
+/**
+ * This project's own image (`…/etcd-k8s-operator` or `…/etcd-operator`, any tag): its built entry
+ * points, and the etcd binaries of every cached minor under their versioned names (`etcdutl-3.5`,
+ * `etcd-3.6`, `etcdctl-3.4`, …), as the real image carries them for restores (docs/restore.md).
+ */
+export function projectImages(root = REPO_ROOT, node = process.execPath, cache?: string): ImageRule {
   return (image) => {
     const { name } = parseImage(image);
     if (name !== 'etcd-k8s-operator' && name !== 'etcd-operator') return undefined;
+    const etcdTools = cache === undefined ? versionedEtcdBinaries() : versionedEtcdBinaries(cache);
     return {
       // The entry points are node scripts (`#!/usr/bin/env node`): the image carries node, as a real one would.
-      bin: { 'etcd-operator': `${root}bin/etcd-operator`, 'kubectl-etcd': `${root}bin/kubectl-etcd`, node },
+      bin: {
+        'etcd-operator': `${root}bin/etcd-operator`,
+        'kubectl-etcd': `${root}bin/kubectl-etcd`,
+        node,
+        ...etcdTools,
+      },
       entrypoint: ['/usr/local/bin/etcd-operator'],
       cmd: [],
     };

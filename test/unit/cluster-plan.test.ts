@@ -5,6 +5,7 @@ import { clusterNames, peerURL } from '../../lib/cluster/naming.js';
 import type { EtcdMember, EtcdView, Observed } from '../../lib/cluster/observed.js';
 import { plan, REQUEUE, type Plan } from '../../lib/cluster/plan.js';
 import { initialClusterFlag, memberClaim, memberPod } from '../../lib/cluster/resources.js';
+import { observedCluster } from '../helpers/observed.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const CONFIG = { replaceUnhealthyAfterMs: 60_000 };
@@ -65,17 +66,7 @@ function objects(
   };
 }
 
-function observed(c: EtcdCluster, parts: Partial<Observed> = {}): Observed {
-  return {
-    cluster: c,
-    now: NOW,
-    pods: new Map(),
-    claims: new Map(),
-    reservedMembers: new Set(),
-    secrets: new Map(),
-    ...parts,
-  };
-}
+const observed = (c: EtcdCluster, parts: Partial<Observed> = {}): Observed => observedCluster(c, NOW, parts);
 
 const kinds = (p: Plan) =>
   p.resources.map(

@@ -48,12 +48,24 @@ t.test('etcd images map to the cached etcd of their minor, saying when the patch
 });
 
 t.test('the image map: first rule wins; unknown images are NotFound', async (t) => {
-  const rules = [projectImages('/repo/', '/usr/bin/node'), hostImages({ busybox: ['sh'] })];
+  const rules = [projectImages('/repo/', '/usr/bin/node', '/nonexistent'), hostImages({ busybox: ['sh'] })];
   t.same(resolveImage(rules, 'ghcr.io/x/etcd-k8s-operator:0.1.0').bin, {
     'etcd-operator': '/repo/bin/etcd-operator',
     'kubectl-etcd': '/repo/bin/kubectl-etcd',
     node: '/usr/bin/node',
   });
+  const withTools = projectImages('/repo/', '/usr/bin/node')('ghcr.io/x/etcd-k8s-operator:0.1.0')?.bin ?? {};
+  t.match(
+    withTools,
+    {
+      'etcd-3.5': /\/etcd$/,
+      'etcdutl-3.5': /\/etcdutl$/,
+      'etcdutl-3.6': /\/etcdutl$/,
+      'etcdctl-3.4': /\/etcdctl$/,
+    },
+    'the project image carries the etcd tools of every cached minor, named by minor',
+  );
+  t.equal(withTools['etcdutl-3.4'], undefined, '3.4 has no etcdutl');
   t.same(resolveImage(rules, 'docker.io/library/busybox:1.36'), { bin: {}, entrypoint: [], cmd: ['sh'] });
   t.throws(() => resolveImage(rules, 'nginx'), NotFoundError);
 });
