@@ -33,6 +33,7 @@ import { etcdImages, hostImages, projectImages } from '../../sandbox/runtime/ind
 import { fillKeyspace, startSourceEtcd, writeBackup } from '../helpers/backup-source.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
+import { createTimings } from '../helpers/timings.js';
 import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,15 +43,7 @@ const RUNNING_TIMEOUT_MS = Number(process.env.RESTORE_TIMEOUT_MS ?? 180_000);
 const AGENT_IMAGE = 'ghcr.io/etcd-k8s-operator/etcd-k8s-operator:e2e';
 
 export async function restoreScenario(t: Test, version: string): Promise<void> {
-  const timings: Record<string, number> = {};
-  const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
-    const started = Date.now();
-    try {
-      return await f();
-    } finally {
-      timings[what] = Date.now() - started;
-    }
-  };
+  const { timed, summary } = createTimings();
 
   // The project image, as this checkout builds it: bin/etcd-operator and the etcd tools of each minor.
   const image = t.testdir({
@@ -320,7 +313,7 @@ export async function restoreScenario(t: Test, version: string): Promise<void> {
     );
   });
 
-  t.comment(`timings (ms): ${JSON.stringify(timings)}`);
+  t.comment(summary());
   // The operator first, while the API server and the members still answer its reconciles in flight.
   await operator.stop();
   await expectNothingLeft(t, sandbox);

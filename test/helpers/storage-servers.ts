@@ -43,6 +43,8 @@ export function findStorageBinary(name: StorageBinaryName, cache = cacheDir()): 
 export interface StorageServerOptions {
   /** Buckets created at start; default ['backups']. */
   buckets?: string[];
+  /** The address to listen on; default 127.0.0.1. Sandbox pods reach the machine at runtime.hostIP. */
+  host?: string;
 }
 
 /** A server process that can be stopped and started again on the same port and directory. */
@@ -58,7 +60,7 @@ export interface RestartableServer {
 }
 
 export interface S3TestServer extends RestartableServer {
-  /** http://127.0.0.1:PORT, for the SDK's `endpoint` (with forcePathStyle). */
+  /** http://HOST:PORT, for the SDK's `endpoint` (with forcePathStyle). */
   endpoint: string;
   region: string;
   /** The root account's key, generated for this server. */
@@ -67,13 +69,14 @@ export interface S3TestServer extends RestartableServer {
 }
 
 export interface GcsTestServer extends RestartableServer {
-  /** http://127.0.0.1:PORT, for @google-cloud/storage's `apiEndpoint`. */
+  /** http://HOST:PORT, for @google-cloud/storage's `apiEndpoint`. */
   endpoint: string;
 }
 
 /** versitygw in posix mode over a temporary directory, with a generated root key. */
 export async function startS3Server(t: Teardown, options: StorageServerOptions = {}): Promise<S3TestServer> {
   const binary = findStorageBinary('versitygw');
+  const host = options.host ?? '127.0.0.1';
   const region = 'us-east-1';
   const accessKeyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(30).toString('base64url');
@@ -83,10 +86,10 @@ export async function startS3Server(t: Teardown, options: StorageServerOptions =
     // The keys go on the command line of a test-only process; versitygw also reads ROOT_ACCESS_KEY.
     return [
       ...['--access', accessKeyId, '--secret', secretAccessKey, '--region', region],
-      ...['--port', `127.0.0.1:${port}`, '--quiet', 'posix', root],
+      ...['--port', `${host}:${port}`, '--quiet', 'posix', root],
     ];
   });
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const endpoint = `http://${host}:${server.port}`;
   // Any HTTP answer (an unsigned request gets 403 AccessDenied) means it is serving.
   await server.start(() => fetch(endpoint).then(() => true));
   const client = new S3Client({
@@ -109,14 +112,15 @@ export async function startGcsServer(
   options: StorageServerOptions = {},
 ): Promise<GcsTestServer> {
   const binary = findStorageBinary('fake-gcs-server');
+  const host = options.host ?? '127.0.0.1';
   const server = await startRestartable(t, options, 'fake-gcs-server', binary, (port, dir) => [
-    ...['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port)],
+    ...['-scheme', 'http', '-host', host, '-port', String(port)],
     ...['-backend', 'filesystem', '-filesystem-root', join(dir, 'data')],
     // Resumable uploads continue at the Location the server hands out: make it this address.
-    ...['-public-host', `127.0.0.1:${port}`, '-external-url', `http://127.0.0.1:${port}`],
+    ...['-public-host', `${host}:${port}`, '-external-url', `http://${host}:${port}`],
     ...['-log-level', 'warn'],
   ]);
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const endpoint = `http://${host}:${server.port}`;
   await server.start(() => fetch(`${endpoint}/storage/v1/b`).then((r) => r.ok));
   for (const name of server.buckets) {
     const response = await fetch(`${endpoint}/storage/v1/b?project=test`, {
