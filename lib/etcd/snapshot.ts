@@ -136,8 +136,8 @@ export async function streamSnapshot(
  * contradicts itself, `finish` when it ended short or the trailer does not match.
  */
 export class SnapshotDigest {
+  // One SHA-256 pass: the file's digest is the database's continued over the trailer (see settle).
   private readonly dbHash = createHash('sha256');
-  private readonly fileHash = createHash('sha256');
   private dbSize: number | undefined;
   private dbReceived = 0;
   private written = 0;
@@ -156,7 +156,6 @@ export class SnapshotDigest {
     } else {
       this.trailer.push(blob);
     }
-    this.fileHash.update(blob);
     this.written += blob.length;
   }
 
@@ -176,8 +175,8 @@ export class SnapshotDigest {
    * first. Call once, at the end, instead of `finish`.
    */
   settle(): { size: number; sha256: string; problem?: string } {
-    const digest = { size: this.written, sha256: this.fileHash.digest('hex') };
     const trailer = Buffer.concat(this.trailer);
+    const digest = { size: this.written, sha256: this.dbHash.copy().update(trailer).digest('hex') };
     if (this.dbSize === undefined || this.dbReceived !== this.dbSize || trailer.length !== SHA256_SIZE) {
       return {
         ...digest,
