@@ -100,6 +100,7 @@ export async function runBackup(
   let uploaded = false;
   try {
     store = await openStore(backup.spec.storage, context(backup, deps));
+    await removeLeftovers(backup, store);
     stage = 'etcd';
     const manifest = await withAdmin(cluster, deps, async (admin) => {
       const { endpoint, member, etcdVersion, clusterId } = await sourceMember(cluster, admin);
@@ -214,6 +215,23 @@ export async function settleInterruptedRun(
     },
     deps,
   );
+}
+
+/**
+ * Deletes what the failed runs since the last success may have left: a run cut off by a store that
+ * went away could not clean up then (S3 keeps its multipart upload pending). A name with a manifest
+ * is a backup and is kept. Best effort: if the store does not answer, the run says so itself.
+ */
+async function removeLeftovers(backup: EtcdBackup, store: SnapshotStore): Promise<void> {
+  const { history = [], consecutiveFailures = 0 } = backup.status ?? {};
+  for (const { name, outcome } of history.slice(0, consecutiveFailures)) {
+    if (outcome !== 'Failed' || name === '') continue;
+    try {
+      if (!(await readManifest(store, name))) await store.delete(name);
+    } catch {
+      return;
+    }
+  }
 }
 
 /** status.lastBackup for a complete backup, verified by `verified` at `time`. */
@@ -353,13 +371,28 @@ async function withAdmin<T>(
   }
 }
 
-/** Passes the bytes on, keeping the error if the member's stream is what failed. */
+/**
+ * Passes the bytes on, keeping the error if the member's stream is what failed. Only an error of the
+ * member's own reading counts: when the store stops reading (its upload failed), Node throws an
+ * AbortError into this generator, and that must not hide the store's own error.
+ */
 async function* remember(bytes: AsyncIterable<Buffer>, failed: { error: unknown }): AsyncGenerator<Buffer> {
+  const iterator = bytes[Symbol.asyncIterator]();
   try {
-    yield* bytes;
-  } catch (err) {
-    failed.error = err;
-    throw err;
+    for (;;) {
+      let step: IteratorResult<Buffer>;
+      try {
+        step = await iterator.next();
+      } catch (err) {
+        failed.error = err;
+        throw err;
+      }
+      if (step.done) return;
+      yield step.value;
+    }
+  } finally {
+    // If the reader stopped early, this closes the member's stream; how that ends no longer matters.
+    await iterator.return?.().catch(() => undefined);
   }
 }
 

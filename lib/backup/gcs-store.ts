@@ -93,7 +93,8 @@ export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
         // An abort destroys the upload stream: the resumable session is never finalised.
         await pipeline(source.stream, upload, ...(signal ? [{ signal }] : []));
       } catch (err) {
-        if (source.sourceError() !== undefined && !signal?.aborted) throw source.sourceError();
+        const sourceError = signal?.aborted ? undefined : source.sourceError();
+        if (sourceError !== undefined) throw sourceError;
         throw await fail(err, action, name, signal);
       }
       return { size: source.bytes() };

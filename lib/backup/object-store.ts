@@ -54,9 +54,13 @@ export function bucketLocation(scheme: 's3' | 'gs', bucket: string, prefix = '')
  * `body` through a byte counter. Destroying `stream` destroys `body`; an error of `body` itself (a
  * snapshot failing its check half-way) is kept, so that `put` rethrows it as it is.
  */
-export function countBytes(body: Readable): { stream: Readable; bytes(): number; sourceError(): unknown } {
+export function countBytes(body: Readable): {
+  stream: Readable;
+  bytes(): number;
+  sourceError(): Error | undefined;
+} {
   let bytes = 0;
-  let sourceError: unknown;
+  let sourceError: Error | undefined;
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;

@@ -1,12 +1,16 @@
 /**
  * The S3 adapter of SnapshotStore (AWS S3 and S3-compatible stores). `put` streams a multipart
  * upload of 8 MiB parts, at most two in flight, and completes it only at the end; a failure or an
- * abort aborts the multipart upload, so nothing appears under the name. Without credentials the
- * SDK's default chain (environment, IRSA web identity, instance profile) is used.
+ * abort aborts the multipart upload, so nothing appears under the name. A server that dies mid-put
+ * cannot be told to abort: `delete` of the name aborts every multipart upload still pending for its
+ * key, so what a crash or an outage left is removed by the deletion that settles the run. Without
+ * credentials the SDK's default chain (environment, IRSA web identity, instance profile) is used.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   paginateListObjectsV2,
   S3Client,
   type ServerSideEncryption,
@@ -83,6 +87,36 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
     ? [credentials.secretAccessKey, credentials.sessionToken ?? '', credentials.accessKeyId]
     : [];
 
+  /** Aborts every multipart upload pending for exactly `key` (a put cut off half-way leaves one). */
+  const abortUploads = async (key: string) => {
+    const pending: string[] = [];
+    try {
+      let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+      for (;;) {
+        const page = await client.send(
+          new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, ...markers }),
+        );
+        for (const { Key, UploadId } of page.Uploads ?? []) {
+          if (Key === key && UploadId !== undefined) pending.push(UploadId);
+        }
+        if (!page.IsTruncated || page.NextKeyMarker === undefined) break;
+        markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+      }
+    } catch (err) {
+      // A store without multipart listing has nothing this adapter could clean.
+      if (codeOf(err) === 'NotImplemented') return;
+      throw err;
+    }
+    for (const UploadId of pending) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
+      } catch (err) {
+        // Completed or aborted meanwhile: nothing is pending any more.
+        if (codeOf(err) !== 'NoSuchUpload') throw err;
+      }
+    }
+  };
+
   const fail = (err: unknown, action: string, name?: string, signal?: AbortSignal) =>
     storeError(classify(err, signal), err, { location, bucket, action, secrets, ...(name ? { name } : {}) });
 
@@ -117,9 +151,16 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
       try {
         await upload.done();
       } catch (err) {
-        if (source.sourceError() !== undefined && !signal?.aborted) throw source.sourceError();
+        const sourceError = signal?.aborted ? undefined : source.sourceError();
         source.stream.destroy();
-        throw fail(err, action, name, signal);
+        const failure = classify(err, signal);
+        // lib-storage aborts its own upload, unless that abort failed too; try once more where the
+        // server answers (a stopped one is cleaned up by the delete that settles the run).
+        if (failure !== 'unavailable' && failure !== 'bucket' && failure !== 'forbidden') {
+          await abortUploads(key).catch(() => undefined);
+        }
+        if (sourceError !== undefined) throw sourceError;
+        throw storeError(failure, err, { location, bucket, action, secrets, name });
       }
       return { size: source.bytes() };
     },
@@ -165,6 +206,7 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
     async delete(name) {
       const key = location.keyOf(name);
       try {
+        await abortUploads(key);
         await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
       } catch (err) {
         const failure = classify(err);
@@ -173,6 +215,11 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
       }
     },
   };
+}
+
+function codeOf(err: unknown): unknown {
+  const { name, $metadata } = err as { name?: unknown; $metadata?: { httpStatusCode?: number } };
+  return $metadata?.httpStatusCode === 501 ? 'NotImplemented' : name;
 }
 
 function classify(err: unknown, signal?: AbortSignal): StoreFailure {

@@ -8,7 +8,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFoundError, UsageError } from '../errors.js';
+import { InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import type { PutOptions, SnapshotStore, StoredObject } from './store.js';
 
 const PARTIAL = '.partial';
@@ -34,6 +34,13 @@ export function createVolumeStore({ root, description }: VolumeStoreOptions): Sn
     async put(name: string, body: Readable, options: PutOptions = {}) {
       const path = pathOf(name);
       const partial = path + PARTIAL;
+      const { signal } = options;
+      const interrupted = (cause: unknown) =>
+        new InterruptedError(`${description}: writing "${name}" was interrupted`, { cause });
+      if (signal?.aborted) {
+        body.destroy();
+        throw interrupted(signal.reason);
+      }
       await mkdir(dirname(path), { recursive: true });
       let size = 0;
       const count = new Transform({
@@ -44,13 +51,13 @@ export function createVolumeStore({ root, description }: VolumeStoreOptions): Sn
         },
       });
       try {
-        await pipeline(body, count, createWriteStream(partial), { signal: options.signal });
+        await pipeline(body, count, createWriteStream(partial), ...(signal ? [{ signal }] : []));
         await fsync(partial);
         await rename(partial, path);
         await fsync(dirname(path));
       } catch (err) {
         await rm(partial, { force: true });
-        throw err;
+        throw signal?.aborted ? interrupted(err) : err;
       }
       return { size };
     },
