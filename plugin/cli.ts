@@ -3,6 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { UsageError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { alarmCommand } from './commands/alarm.js';
+import { backupCommand } from './commands/backup.js';
 import { completionCommand } from './commands/completion.js';
 import { defragCommand } from './commands/defrag.js';
 import { healthCommand } from './commands/health.js';
@@ -20,6 +21,7 @@ export const COMMANDS = [
   memberCommand,
   scaleCommand,
   snapshotCommand,
+  backupCommand,
   defragCommand,
   alarmCommand,
   moveLeaderCommand,

@@ -3,7 +3,7 @@
  * point at. Loaded only when completing.
  */
 import { findTarget, listTargets, readEtcdFlags } from '../lib/access/index.js';
-import { Namespaces } from '../lib/kube/resources.js';
+import { EtcdBackups, Namespaces } from '../lib/kube/resources.js';
 import { lookupArgs, type LookupKind } from './completion.js';
 import { loadKubeconfig } from './kubeconfig.js';
 import { openSession } from './session.js';
@@ -32,6 +32,11 @@ export async function lookup(
       return (await session.kube.list(Namespaces)).items.map((n) => n.metadata?.name ?? '');
     if (kind === 'cluster') {
       return (await listTargets(session.kube, { namespace: session.namespace })).map((t) => t.name);
+    }
+    if (kind === 'backup') {
+      return (await session.kube.list(EtcdBackups, { namespace: session.namespace })).items.map(
+        (b) => b.metadata.name ?? '',
+      );
     }
     if (cluster === undefined) return [];
     const target = await findTarget(session.kube, { namespace: session.namespace, name: cluster });

@@ -37,7 +37,8 @@ interface CommandSpec {
   subcommands: CommandSpec[];
 }
 
-export type LookupKind = 'cluster' | 'member' | 'namespace' | 'context' | 'kubeconfig-cluster' | 'user';
+export type LookupKind =
+  'cluster' | 'member' | 'backup' | 'namespace' | 'context' | 'kubeconfig-cluster' | 'user';
 
 /** Names from the cluster or the kubeconfig; `cluster` is the CLUSTER typed so far, if any. */
 export type Lookup = (kind: LookupKind, words: readonly string[], cluster?: string) => Promise<string[]>;
@@ -85,12 +86,15 @@ export async function complete(
       [...globalOptions, ...node.options].map((o) => `--${o.name}${o.describe ? `\t${o.describe}` : ''}`),
     );
   }
-  if (node.subcommands.length > 0) return done(node.subcommands.map((c) => `${c.name}\t${c.describe}`));
+  // A command may have subcommands and a positional of its own (`backup list`, `backup CLUSTER`).
+  const commandLines = node.subcommands.map((c) => `${c.name}\t${c.describe}`);
+  if (commandLines.length > 0 && node.positionals.length === 0) return done(commandLines);
+  const subcommands = typed.length === 0 ? commandLines : [];
   const slot = node.positionals[typed.length];
   if (!slot) return done([]);
   if (slot.choices) return done([...slot.choices]);
   if (slot.name === 'FILE') return done([], FILES);
-  if (slot.name === 'CLUSTER') return done(await quietly(lookup('cluster', words)));
+  if (slot.name === 'CLUSTER') return done([...subcommands, ...(await quietly(lookup('cluster', words)))]);
   if (slot.name === 'MEMBER') return done(await quietly(lookup('member', words, cluster)));
   return done([]);
 }
@@ -108,6 +112,7 @@ async function optionValues(
     cluster: 'kubeconfig-cluster',
     user: 'user',
     member: 'member',
+    like: 'backup',
   };
   const kind = kinds[option.name];
   return kind ? quietly(lookup(kind, words, cluster)) : [];
