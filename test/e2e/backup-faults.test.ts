@@ -37,6 +37,8 @@ import { startS3Server } from '../helpers/storage-servers.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The file's own test: what must outlive a subtest (a restarted operator) is torn down with it. */
 const fileTest = t;
+// Five faults, each waited out against real etcd and a throttled S3: longer than tap's default per file.
+t.setTimeout(900_000);
 const NS = 'faults';
 const BUCKET = 'backups';
 /** Per connection: two parts in flight make a 32 MiB snapshot take about eight seconds to upload. */

@@ -29,6 +29,8 @@ import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sand
 import { startS3Server } from '../helpers/storage-servers.js';
 
 const NS = 'default';
+// A cluster, an operator and several backups against real etcd: longer than tap's default per file.
+t.setTimeout(900_000);
 /** A namespace no operator watches: backups there wait for ever. */
 const IDLE_NS = 'unwatched';
 
