@@ -32,7 +32,7 @@ import { etcdClient } from '../helpers/etcd-client.js';
 import { JumpClock } from '../helpers/jump-clock.js';
 import { startOperator } from '../helpers/operator.js';
 import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
-import { startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startS3Server } from '../helpers/storage-servers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The file's own test: what must outlive a subtest (a restarted operator) is torn down with it. */
@@ -67,12 +67,7 @@ for (const [name, secretAccessKey] of [
   ['s3-creds', s3.secretAccessKey],
   ['wrong-creds', 'not-the-secret-5f2c9a1e7b'],
 ] as const) {
-  await client.create(Secrets, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: NS },
-    stringData: { accessKeyId: s3.accessKeyId, secretAccessKey },
-  });
+  await client.create(Secrets, s3CredentialsSecret(s3, NS, name, secretAccessKey));
 }
 
 // A database of a few tens of MiB (random, so that nothing shrinks it), for uploads that take time.

@@ -31,7 +31,7 @@ import { converged, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { eventually } from '../helpers/sandbox.js';
-import { startGcsServer, startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startGcsServer, startS3Server } from '../helpers/storage-servers.js';
 import { createTimings } from '../helpers/timings.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -84,12 +84,7 @@ export async function roundTripScenario(t: Test, sandbox: TargetSandbox, version
     metadata: { name: 'backups', namespace: NS },
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
   });
-  await client.create(Secrets, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 's3-credentials', namespace: NS },
-    stringData: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  await client.create(Secrets, s3CredentialsSecret(s3, NS, 's3-credentials'));
   await timed('source to converge', () => converged(client, NS, 'source', 3));
 
   const etcd = await etcdClient(sandbox.kubeConfig, NS, 'source');

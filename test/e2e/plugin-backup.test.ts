@@ -26,7 +26,7 @@ import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { buildPlugin, kubectlEtcd, type PluginResult } from '../helpers/plugin.js';
 import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
-import { startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startS3Server } from '../helpers/storage-servers.js';
 
 const NS = 'default';
 // A cluster, an operator and several backups against real etcd: longer than tap's default per file.
@@ -54,12 +54,7 @@ for (const [name, secretAccessKey] of [
   ['s3-credentials', s3.secretAccessKey],
   ['wrong-credentials', BAD_SECRET],
 ] as const) {
-  await client.create(Secrets, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: NS },
-    stringData: { accessKeyId: s3.accessKeyId, secretAccessKey },
-  });
+  await client.create(Secrets, s3CredentialsSecret(s3, NS, name, secretAccessKey));
 }
 await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: IDLE_NS } });
 await client.create(EtcdClusters, {

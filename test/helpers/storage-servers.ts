@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../../lib/errors.js';
+import type { Secret } from '../../lib/kube/resources.js';
 import { cacheDir } from '../../sandbox/binaries.js';
 import { startProcess, waitUntilReady, type ControlPlaneProcess } from '../../sandbox/real/process.js';
 import { freePort } from './etcd.js';
@@ -166,5 +167,20 @@ async function startRestartable(
     buckets,
     start,
     handle: { buckets, dir, stop, start: () => start() } satisfies RestartableServer,
+  };
+}
+
+/** A Secret of S3 credentials for `server`, as an EtcdBackup's credentialsSecret names it; `secretAccessKey` to make a wrong one. */
+export function s3CredentialsSecret(
+  server: S3TestServer,
+  namespace: string,
+  name: string,
+  secretAccessKey = server.secretAccessKey,
+): Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    stringData: { accessKeyId: server.accessKeyId, secretAccessKey },
   };
 }
