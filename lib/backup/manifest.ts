@@ -35,14 +35,13 @@ export interface BackupManifest {
 }
 
 /**
- * The key of a new snapshot: `<prefix><cluster>/<cluster>-<UTC time>.db`. Times sort as text, so
- * the newest snapshot sorts last; the cluster's folder keeps clusters sharing a bucket apart.
+ * The key of a new snapshot: `<prefix><cluster>/<cluster>-<UTC time to the millisecond>.db`, as in
+ * `demo/demo-20261207T010203.456Z.db`. Times sort as text, so the newest snapshot sorts last; the
+ * milliseconds keep two backups started in one second apart; the cluster's folder keeps clusters
+ * sharing a bucket apart.
  */
 export function snapshotKey(cluster: string, time: Date): string {
-  const stamp = time
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = time.toISOString().replace(/[-:]/g, '');
   return `${cluster}/${cluster}-${stamp}${SNAPSHOT_SUFFIX}`;
 }
 

@@ -216,7 +216,7 @@ await t.test(
     oneLine(
       t,
       condition(failed)?.message,
-      /^s3:\/\/backups\/faults\/outage\/: the store did not answer writing "demo\/demo-\d{8}T\d{6}Z\.db" \(/,
+      /^s3:\/\/backups\/faults\/outage\/: the store did not answer writing "demo\/demo-\d{8}T\d{6}\.\d{3}Z\.db" \(/,
     );
     t.match(failed.status?.history, [{ outcome: 'Failed', name: uploading.status?.currentRun?.name }]);
     t.same(await runEvents('outage'), ['Warning/BackendUnreachable'], 'one Warning so far');

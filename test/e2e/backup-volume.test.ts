@@ -87,7 +87,7 @@ await t.test('a one-shot backup stores a snapshot etcdutl restores from, and its
   );
   t.equal(done.status?.phase, 'Succeeded', JSON.stringify(done.status?.conditions));
   const last = done.status!.lastBackup!;
-  t.match(last.name, /^demo\/demo-\d{8}T\d{6}Z\.db$/, 'named after the cluster and the time');
+  t.match(last.name, /^demo\/demo-\d{8}T\d{6}\.\d{3}Z\.db$/, 'named after the cluster and the time');
   t.notOk(done.status?.currentRun, 'no run left in progress');
   t.match(done.status?.conditions, [
     { type: 'Running', status: 'False' },

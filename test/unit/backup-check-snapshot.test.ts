@@ -7,7 +7,7 @@ import t from 'tap';
 import { SnapshotIntegrityError } from '../../lib/errors.js';
 import { SnapshotFileCheck, readCheckedSnapshot, shortDigest } from '../../lib/backup/check-snapshot.js';
 
-const NAME = 'demo/demo-20261207T010203Z.db';
+const NAME = 'demo/demo-20261207T010203.456Z.db';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const db = randomBytes(4096 + 100);
 const file = Buffer.concat([db, createHash('sha256').update(db).digest()]);

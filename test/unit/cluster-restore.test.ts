@@ -31,7 +31,7 @@ const NOW = new Date('2026-12-07T12:00:00Z');
 const CONFIG = { replaceUnhealthyAfterMs: 60_000, agentImage: 'ghcr.io/x/etcd-k8s-operator:1.2.3' };
 const SHA = 'ab'.repeat(32);
 const VOLUME = { volume: { claimName: 'backups', path: '/' } };
-const SOURCE = { storage: VOLUME, path: 'src/src-20261207T010203Z.db' };
+const SOURCE = { storage: VOLUME, path: 'src/src-20261207T010203.456Z.db' };
 
 const PIN: RestoredFrom = {
   storage: VOLUME,
@@ -159,7 +159,7 @@ t.test('a pinned snapshot: the initial members restore it, with the new cluster 
       type: 'Normal',
       reason: 'SnapshotVerified',
       message:
-        /^snapshot src\/src-20261207T010203Z\.db matches its manifest \(20512 bytes, sha256 abababababababab…, revision 2345\)/,
+        /^snapshot src\/src-20261207T010203\.456Z\.db matches its manifest \(20512 bytes, sha256 abababababababab…, revision 2345\)/,
     },
   });
   for (const pod of pods(p)) {
@@ -349,7 +349,7 @@ t.test('once the members run, the restore is done and scale-up joins as usual', 
     condition: {
       status: 'True',
       reason: 'Restored',
-      message: /^restored snapshot src\/src-20261207T010203Z\.db, revision 2345$/,
+      message: /^restored snapshot src\/src-20261207T010203\.456Z\.db, revision 2345$/,
     },
     event: { type: 'Normal', reason: 'Restored' },
   });
