@@ -1,15 +1,17 @@
 /**
- * The EtcdBackup controller: for each key, observe (the backup, read fresh, and whether its cluster
- * exists) → plan (lib/backup/plan.ts) → act (lib/backup/execute.ts). One key is never reconciled
- * twice at once, so runs of one backup never overlap.
+ * The EtcdBackup controller: for each key, observe (the backup, read fresh, and its cluster) → plan
+ * (lib/backup/plan.ts) → act (lib/backup/execute.ts). One key is never reconciled twice at once, so
+ * runs of one backup never overlap. A change to an EtcdCluster queues the backups that name it, so
+ * that a backup waiting for its cluster runs as soon as the cluster exists and has quorum.
  */
 import { parseEtcdBackup } from '../api/index.js';
 import type { EtcdBackup, EtcdCluster } from '../../generated/types.js';
 import { TerminalError, ValidationError, isNotFound } from '../errors.js';
 import type { Cache } from '../kube/cache.js';
+import type { ObjectKey } from '../kube/keys.js';
 import type { KubeReader, KubeWriter } from '../kube/client.js';
 import { systemClock, type Clock } from '../kube/clock.js';
-import { Controller } from '../kube/controller.js';
+import { Controller, watch } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
 import { silentLogger, type Logger } from '../kube/logger.js';
 import type { KubeMetrics } from '../kube/metrics.js';
@@ -22,7 +24,7 @@ import {
   type BackupDeps,
 } from './execute.js';
 import type { BackupMetrics } from './metrics.js';
-import { planBackup } from './plan.js';
+import { planBackup, type ObservedCluster } from './plan.js';
 import type { ClaimDirectory } from './stores.js';
 import { waitingStatus } from './status.js';
 
@@ -49,6 +51,7 @@ export function createEtcdBackupController(options: EtcdBackupControllerOptions)
       name: 'etcdbackup',
       for: EtcdBackups,
       concurrency: options.concurrency ?? 2,
+      watches: [watch(EtcdClusters, (cluster) => backupsOf(options.cache, cluster))],
       reconcile: async (key, context) => {
         // Read fresh, not from the cache: a pass must see the status the previous pass wrote, or it
         // would take a finished run for an interrupted one.
@@ -70,7 +73,7 @@ export function createEtcdBackupController(options: EtcdBackupControllerOptions)
         }
         const cluster = await findCluster(options.cache, backup);
         const now = new Date(clock.now());
-        const action = planBackup({ backup, clusterExists: cluster !== undefined, now });
+        const action = planBackup({ backup, cluster: cluster && observeCluster(cluster), now });
         context.logger.debug({ action: action.kind }, 'planned');
         const deps: BackupDeps = {
           client: options.client,
@@ -116,6 +119,20 @@ export function createEtcdBackupController(options: EtcdBackupControllerOptions)
       ...(options.metrics ? { metrics: options.metrics } : {}),
     },
   );
+}
+
+function backupsOf(cache: Cache, cluster: EtcdCluster): ObjectKey[] {
+  const namespace = cluster.metadata.namespace ?? '';
+  return cache
+    .informer(EtcdBackups)
+    .list({ namespace })
+    .filter((b) => b.spec?.clusterName === cluster.metadata.name)
+    .map((b) => ({ namespace, name: b.metadata.name ?? '' }));
+}
+
+function observeCluster(cluster: EtcdCluster): ObservedCluster {
+  const available = cluster.status?.conditions?.find((c) => c.type === 'Available' && c.status === 'True');
+  return available?.lastTransitionTime ? { availableSince: new Date(available.lastTransitionTime) } : {};
 }
 
 async function findCluster(cache: Cache, backup: EtcdBackup): Promise<EtcdCluster | undefined> {

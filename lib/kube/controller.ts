@@ -38,6 +38,11 @@ export interface Watch<T extends KubeObject = KubeObject> {
   map(obj: T): ObjectKey[];
 }
 
+/** A Watch of one kind, typed for its map; what `watches` takes. */
+export function watch<T extends KubeObject>(type: ResourceType<T>, map: (obj: T) => ObjectKey[]): Watch {
+  return { type, map: (obj) => map(obj as T) };
+}
+
 export interface ControllerOptions<T extends KubeObject = KubeObject> {
   /** Names the controller in logs and metrics. */
   name: string;

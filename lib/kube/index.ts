@@ -43,6 +43,7 @@ export {
   type Reconciler,
   type ReconcileResult,
   type Watch,
+  watch,
 } from './controller.js';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events.js';
 export { addFinalizer, hasFinalizer, removeFinalizer, type FinalizerChange } from './finalizers.js';

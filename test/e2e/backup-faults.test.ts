@@ -339,7 +339,7 @@ await t.test(
 );
 
 await t.test(
-  'a backup of a cluster that does not exist: ClusterNotFound, retried, then it succeeds once the cluster exists',
+  'a backup of a cluster that does not exist: ClusterNotFound, retried, then it succeeds as soon as the cluster exists',
   async (t) => {
     await client.create(EtcdBackups, s3Backup('early', {}, 'late'));
     const missing = await backupWhen(
@@ -359,10 +359,15 @@ await t.test(
     await createCluster(client, NS, 'late', { size: 1, version: '3.5.9' });
     await converged(client, NS, 'late', 1);
     const lateBefore = await clusterState('late');
-    // The backup controller learns of the cluster at its next retry: the clock skips the wait.
-    const failures = (await getBackup('early')).status?.consecutiveFailures ?? 0;
-    clock.jump(retryDelayMs(failures) + 1_000);
+    // No clock jump: the new cluster (and then its quorum) queues the backup, which does not wait
+    // out its backoff.
     const done = await backupWhen('early', 'the backup to succeed', succeeded);
+    const [success, lastFailure] = done.status!.history!;
+    const backoffEnd = Date.parse(lastFailure!.completionTime!) + retryDelayMs(failedRuns(done).length);
+    t.ok(
+      Date.parse(success!.startTime) < backoffEnd,
+      `the run started at ${success!.startTime}, before its backoff would have ended at ${new Date(backoffEnd).toISOString()}`,
+    );
     t.equal(done.status?.lastBackup?.member, 'late-0', 'taken from the new cluster');
     const reasons = await runEvents('early');
     t.equal(reasons.at(-1), 'Normal/BackupSucceeded', 'then one success');

@@ -14,6 +14,7 @@ import {
   type ObjectKey,
   type Reconciler,
   type ResourceType,
+  watch,
 } from '../../lib/kube/index.js';
 import { configMap, FakeClock, FakeSource, settle } from '../helpers/fake-kube.js';
 
@@ -73,10 +74,7 @@ async function setup(
       owns: [Pods],
       // A Secret concerns the ConfigMaps its `uses` label names.
       watches: [
-        {
-          type: Secrets,
-          map: (secret) => [{ namespace: 'default', name: secret.metadata?.labels?.uses ?? '' }],
-        },
+        watch(Secrets, (secret) => [{ namespace: 'default', name: secret.metadata?.labels?.uses ?? '' }]),
       ],
       reconcile,
       concurrency: options.concurrency,
