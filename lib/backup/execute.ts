@@ -108,11 +108,13 @@ export async function runBackup(
         ...(deps.signal ? { signal: deps.signal } : {}),
         onProgress: (p) => progress.update({ member, bytesWritten: p.bytes, totalBytes: p.totalBytes }),
       });
-      // What a restore must find at that revision, read from the same member before it compacts.
-      const [keys, hash] = await Promise.all([
+      // What a restore must find at that revision, read from the same member while the snapshot
+      // streams (before it compacts); awaited once the upload is done, and dropped if it fails.
+      const facts = Promise.all([
         admin.countKeys(endpoint, snapshot.revision),
         admin.hashKV(endpoint, snapshot.revision),
       ]);
+      facts.catch(() => undefined);
       stage = 'upload';
       const etcdFailed = { error: undefined as unknown };
       try {
@@ -124,6 +126,8 @@ export async function runBackup(
         throw etcdFailed.error ?? err;
       }
       uploaded = true;
+      stage = 'etcd';
+      const [keys, hash] = await facts;
       const { size, sha256 } = snapshot.digest();
       stage = 'verify';
       await checkStored(store!, run.name, size, sha256, deps.signal);

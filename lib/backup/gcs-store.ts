@@ -13,7 +13,6 @@ import {
   countBytes,
   isAbort,
   isUnreachable,
-  PART_SIZE,
   storeError,
   withTranslatedErrors,
   type StoreFailure,
@@ -34,6 +33,8 @@ export interface GcsStoreOptions {
 }
 
 /** Fields of a service-account key that must never reach a message. */
+/** The chunk of a resumable upload held in memory (GCS wants a multiple of 256 KiB). */
+const CHUNK_SIZE = 8 * 1024 * 1024;
 const SECRET_FIELDS = ['private_key', 'private_key_id', 'client_secret', 'refresh_token'];
 
 export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
@@ -80,7 +81,7 @@ export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
       const source = countBytes(body);
       const upload = file.createWriteStream({
         resumable: true,
-        chunkSize: PART_SIZE,
+        chunkSize: CHUNK_SIZE,
         validation: 'crc32c',
         ...(contentType !== undefined ? { contentType } : {}),
       });

@@ -14,9 +14,6 @@ import {
   UsageError,
 } from '../errors.js';
 
-/** The part size of S3 multipart uploads and the chunk size of GCS resumable uploads. */
-export const PART_SIZE = 8 * 1024 * 1024;
-
 /** How names map to object keys in a bucket, and how messages name the location. */
 export interface BucketLocation {
   /** `s3://bucket/prefix/`, `gs://bucket/prefix/`. */

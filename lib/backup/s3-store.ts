@@ -1,6 +1,6 @@
 /**
  * The S3 adapter of SnapshotStore (AWS S3 and S3-compatible stores). `put` streams a multipart
- * upload of 8 MiB parts, at most two in flight, and completes it only at the end; a failure or an
+ * upload of 5 MiB parts, at most two in flight, and completes it only at the end; a failure or an
  * abort aborts the multipart upload, so nothing appears under the name. A server that dies mid-put
  * cannot be told to abort: `delete` of the name aborts every multipart upload still pending for its
  * key, so what a crash or an outage left is removed by the deletion that settles the run. Without
@@ -22,7 +22,6 @@ import {
   countBytes,
   isAbort,
   isUnreachable,
-  PART_SIZE,
   storeError,
   withTranslatedErrors,
   type StoreFailure,
@@ -72,6 +71,13 @@ const UNAVAILABLE = new Set([
   'Throttling',
 ]);
 
+/**
+ * S3's smallest part: each part in flight is held in memory. 10,000 parts make at most 48.8 GiB, six
+ * times etcd's largest supported quota.
+ */
+const PART_SIZE = 5 * 1024 * 1024;
+const UPLOADS = new Set(['PutObjectCommand', 'UploadPartCommand']);
+
 export function createS3Store(options: S3StoreOptions): SnapshotStore {
   const { bucket, credentials } = options;
   const location = bucketLocation('s3', bucket, options.prefix);
@@ -82,7 +88,23 @@ export function createS3Store(options: S3StoreOptions): SnapshotStore {
     ...(credentials ? { credentials } : {}),
     // A dead connection fails instead of hanging; the SDK retries three times before giving up.
     requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // The sha256 of every snapshot, checked on the read-back after each put and again by every
+    // restore, is what proves the object. The SDK's own CRC32s (and the payload hash of the
+    // signature, below) would each pass over every byte again: without them a 128 MiB upload into
+    // versitygw here took 0.65 s rather than 0.9 s, and its read-back 0.3 s rather than 0.75 s, both
+    // CPU-bound; and S3-compatible servers that predate flexible checksums accept the requests.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const { headers } = args.request as { headers?: Record<string, string> };
+      if (headers && UPLOADS.has(context.commandName ?? ''))
+        headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'unsignedUploadPayload' },
+  );
   const secrets = credentials
     ? [credentials.secretAccessKey, credentials.sessionToken ?? '', credentials.accessKeyId]
     : [];

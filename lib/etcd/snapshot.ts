@@ -16,6 +16,7 @@ import { InterruptedError, SnapshotIntegrityError, UnavailableError } from '../e
 import type { EtcdAdmin, SnapshotChunk } from './admin.js';
 
 const SHA256_SIZE = 32;
+const BLOCK_BYTES = 1 << 20;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 export interface SnapshotProgress {
@@ -101,13 +102,19 @@ export async function streamSnapshot(
     const idle = new IdleTimer(options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
     try {
+      // etcd sends 32 KiB messages; handed on in blocks of about 1 MiB, they cost a writer or an
+      // uploader 32 times fewer writes, and their concatenation is a memcpy.
+      const block = new BlockBuffer(BLOCK_BYTES);
       for await (const chunk of admin.snapshot(endpoint, { signal })) {
         idle.touch();
         digest.update(chunk);
         options.onProgress?.(digest.progress());
-        yield chunk.blob;
+        const full = block.add(chunk.blob);
+        if (full) yield full;
       }
       result = digest.finish();
+      const rest = block.take();
+      if (rest) yield rest;
     } catch (err) {
       if (options.signal?.aborted) throw interrupted();
       if (idle.signal.aborted) {
@@ -128,6 +135,30 @@ export async function streamSnapshot(
       return result;
     },
   };
+}
+
+/** Gathers small buffers into blocks of at least `size` bytes. */
+class BlockBuffer {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly size: number) {}
+
+  /** Adds `part`; returns a block once `size` bytes are gathered. */
+  add(part: Buffer): Buffer | undefined {
+    this.parts.push(part);
+    this.bytes += part.length;
+    return this.bytes >= this.size ? this.take() : undefined;
+  }
+
+  /** What is gathered, as one buffer; undefined when nothing is. */
+  take(): Buffer | undefined {
+    if (this.bytes === 0) return undefined;
+    const block = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
+    this.parts = [];
+    this.bytes = 0;
+    return block;
+  }
 }
 
 /**
