@@ -293,7 +293,7 @@ async function harness(): Promise<void> {
     throw new Error('--size-mib must be a positive number and --runs a positive integer');
   }
   const { findEtcd } = await import('../sandbox/binaries.js');
-  const { findStorageBinary, startS3Server } = await import('../test/helpers/storage-servers.js');
+  const { findStorageBinary, startS3Server } = await import('../sandbox/storage-servers.js');
   const { createEtcdAdmin } = await import('../lib/etcd/index.js');
   const { Etcd3 } = await import('etcd3');
   const binaries = findEtcd('3.5');

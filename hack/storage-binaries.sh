@@ -74,7 +74,7 @@ build() {
   if ((PRINT_DIR)); then echo "$dir"; else echo "$tool $version: $bin ($state)"; fi
 }
 
-# versions.json names every pinned binary in the cache (what test/helpers/storage-servers.ts reads).
+# versions.json names every pinned binary in the cache (what sandbox/storage-servers.ts reads).
 write_versions_json() {
   local out=$STORAGE/versions.json tmp tool version sep=""
   tmp=$(mktemp "$out.XXXXXX")

@@ -32,7 +32,7 @@ import { etcdClient } from '../helpers/etcd-client.js';
 import { JumpClock } from '../helpers/jump-clock.js';
 import { startOperator } from '../helpers/operator.js';
 import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
-import { s3CredentialsSecret, startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startS3Server } from '../../sandbox/storage-servers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The file's own test: what must outlive a subtest (a restarted operator) is torn down with it. */

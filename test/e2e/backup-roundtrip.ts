@@ -31,7 +31,7 @@ import { converged, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { eventually } from '../helpers/sandbox.js';
-import { s3CredentialsSecret, startGcsServer, startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startGcsServer, startS3Server } from '../../sandbox/storage-servers.js';
 import { createTimings } from '../helpers/timings.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -25,7 +25,7 @@ import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { buildPlugin, kubectlEtcd, type PluginResult } from '../helpers/plugin.js';
 import { eventually, expectNothingLeft, startTestSandbox } from '../helpers/sandbox.js';
-import { s3CredentialsSecret, startS3Server } from '../helpers/storage-servers.js';
+import { s3CredentialsSecret, startS3Server } from '../../sandbox/storage-servers.js';
 
 const NS = 'default';
 // A cluster, an operator and several backups against real etcd: longer than tap's default per file.

@@ -37,7 +37,7 @@ import {
   startGcsServer,
   startS3Server,
   type S3TestServer,
-} from '../helpers/storage-servers.js';
+} from '../../sandbox/storage-servers.js';
 
 const SNAPSHOT = randomBytes(20 * 1024 * 1024 + 12_345);
 const CHUNK = 64 * 1024;

@@ -1,22 +1,24 @@
 /**
- * Real storage servers on loopback for the backup-store tests, built by hack/storage-binaries.sh:
+ * Real storage servers for the backup tests and `npm run demo -- --with-storage`, built by
+ * hack/storage-binaries.sh:
  * versitygw (an S3 gateway over a POSIX directory: real signatures and multipart uploads) and
  * fake-gcs-server (the GCS emulator, with resumable uploads). Each runs over its own temporary
  * directory, can be stopped and started again on the same port and data (for fault tests), and is
- * killed and removed when the test ends.
+ * killed and removed at its owner's teardown (a test's, or the demo's at Ctrl-C).
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NotFoundError } from '../../lib/errors.js';
-import type { Secret } from '../../lib/kube/resources.js';
-import { cacheDir } from '../../sandbox/binaries.js';
-import { startProcess, waitUntilReady, type ControlPlaneProcess } from '../../sandbox/real/process.js';
-import { freePort } from './etcd.js';
+import { freePort } from '../lib/etcd/local-etcd.js';
+import { NotFoundError } from '../lib/errors.js';
+import type { Secret } from '../lib/kube/resources.js';
+import { cacheDir } from './binaries.js';
+import { startProcess, waitUntilReady, type ControlPlaneProcess } from './real/process.js';
 
-interface Teardown {
+/** What the servers' stops are registered with: a tap test, or the demo's list. */
+export interface Teardown {
   teardown(fn: () => void | Promise<void>): void;
 }
 
