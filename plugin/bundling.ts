@@ -8,6 +8,9 @@
  *   every function of a script it loads, so carried as code it would cost every `--help`. Its V8
  *   code cache is kept beside kubectl's own cache ($KUBECACHEDIR, else ~/.kube/cache). It uses the
  *   entry's copy of lib/errors.ts, so that exit codes, chosen by `instanceof`, see its errors.
+ * - The S3 and GCS stores that the core imports (their SDKs: ~1 MB) ride beside it the same way,
+ *   compiled only when a command opens a bucket: carried in the core they cost every status 40 ms
+ *   and 10 MB.
  * - `string-width`, which yargs measures help text with, builds an Intl.Segmenter and
  *   Unicode-property regexes as it loads (~40 ms); plugin/text-width.ts stands in for it.
  */
@@ -20,6 +23,7 @@ import { BUILD_OPTIONS, standardPlugins } from '../hack/bundle.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CORE = join(root, 'plugin/core.ts');
 const SHARED = [join(root, 'lib/errors.ts')];
+const LAZY_IN_CORE = [join(root, 'lib/backup/s3-store.ts'), join(root, 'lib/backup/gcs-store.ts')];
 const TEXT_WIDTH = join(root, 'plugin/text-width.ts');
 /** Evaluated by the bundle at run time. */
 const CACHE_DIR =
@@ -27,7 +31,7 @@ const CACHE_DIR =
 
 /** The esbuild plugins bin/kubectl-etcd is bundled with. */
 export function pluginBundlePlugins(): Plugin[] {
-  return [lightTextWidth(), lazyCore()];
+  return [lightTextWidth(), lazyModule(CORE, LAZY_IN_CORE), ...LAZY_IN_CORE.map((f) => lazyModule(f))];
 }
 
 function lightTextWidth(): Plugin {
@@ -42,47 +46,74 @@ function lightTextWidth(): Plugin {
 const asTs = (dir: string, path: string) => resolve(dir, path.replace(/\.js$/, '.ts'));
 const importsOf = (file: string) => new RegExp(`(^|/)${basename(file, '.ts')}\\.js$`);
 
-/** Dynamic imports of plugin/core.ts load it from the source carried in the bundle. */
-function lazyCore(): Plugin {
+/**
+ * Imports of `file` (dynamic ones, or the require of a loader) load it from its source carried in
+ * the bundle, compiled on the first one. It uses the entry's copies of the SHARED modules; its
+ * dynamic imports of the `deferred` files ask the entry for them, which carries each the same way.
+ */
+function lazyModule(file: string, deferred: string[] = []): Plugin {
+  const namespace = `lazy-${basename(file, '.ts')}`;
   return {
-    name: 'lazy-core',
+    name: namespace,
     setup(b) {
-      b.onResolve({ filter: importsOf(CORE) }, (args) =>
-        args.kind === 'dynamic-import' && asTs(args.resolveDir, args.path) === CORE
-          ? { path: CORE, namespace: 'lazy-core' }
+      b.onResolve({ filter: importsOf(file) }, (args) =>
+        (args.kind === 'dynamic-import' || args.kind === 'require-call') &&
+        asTs(args.resolveDir, args.path) === file
+          ? { path: file, namespace }
           : undefined,
       );
-      b.onLoad({ filter: /.*/, namespace: 'lazy-core' }, async () => {
-        const inner = await build({
+      b.onLoad({ filter: /.*/, namespace }, async () => {
+        const built = await build({
           ...BUILD_OPTIONS,
-          entryPoints: [CORE],
+          entryPoints: [file],
           write: false,
-          outfile: 'core.js',
-          plugins: [...standardPlugins(), lightTextWidth(), ...SHARED.map(sharedWithEntry)],
+          outfile: `${basename(file, '.ts')}.js`,
+          plugins: [
+            ...standardPlugins(),
+            lightTextWidth(),
+            ...SHARED.map((f, i) => fromEntry(f, `shared:${i}`)),
+            ...deferred.map((f, i) => fromEntry(f, `deferred:${i}`)),
+          ],
         });
-        const source = inner.outputFiles[0]!.text;
+        const source = built.outputFiles[0]!.text;
         const cacheName = `${createHash('sha256').update(source).digest('hex').slice(0, 16)}.v8`;
-        return { resolveDir: dirname(CORE), loader: 'js', contents: loader(source, cacheName) };
+        return { resolveDir: dirname(file), loader: 'js', contents: loader(source, cacheName, deferred) };
       });
     },
   };
 }
 
-/** The core's imports of the i-th shared module become `require('shared:<i>')`, which the loader answers. */
-function sharedWithEntry(file: string, i: number): Plugin {
+/**
+ * A lazy module's imports of `file` become `require(id)`, which its loader answers from the entry,
+ * through a one-line module: esbuild would keep a dynamic import of an external as `import()`,
+ * which a vm.Script cannot run.
+ */
+function fromEntry(file: string, id: string): Plugin {
+  const namespace = `from-entry-${id}`;
   return {
-    name: 'shared-with-entry',
+    name: namespace,
     setup(b) {
       b.onResolve({ filter: importsOf(file) }, (args) =>
-        asTs(args.resolveDir, args.path) === file ? { path: `shared:${i}`, external: true } : undefined,
+        asTs(args.resolveDir, args.path) === file ? { path: id, namespace } : undefined,
       );
+      b.onLoad({ filter: /.*/, namespace }, () => ({
+        contents: `module.exports = require(${JSON.stringify(id)});`,
+      }));
+      b.onResolve({ filter: new RegExp(`^${id}$`) }, () => ({ path: id, external: true }));
     },
   };
 }
 
-/** The module standing for plugin/core.ts in the bundle: compiles the source, with the code cache. */
-function loader(source: string, cacheName: string): string {
-  const shared = SHARED.map((file, i) => `'shared:${i}': require(${JSON.stringify(file)})`);
+/**
+ * The module standing for a lazy module in the bundle: compiles the source, with the code cache,
+ * and answers its requires of the shared modules and, when first asked, of the deferred ones.
+ */
+function loader(source: string, cacheName: string, deferred: string[]): string {
+  const js = (file: string) => JSON.stringify(file.replace(/\.ts$/, '.js'));
+  const shared = [
+    ...SHARED.map((file, i) => `'shared:${i}': require(${js(file)})`),
+    ...deferred.map((file, i) => `get 'deferred:${i}'() { return require(${js(file)}); }`),
+  ];
   return `
 const vm = require('node:vm'), fs = require('node:fs'), path = require('node:path');
 const shared = { ${shared.join(', ')} };

@@ -1,13 +1,14 @@
 /**
  * Opens the SnapshotStore a StorageLocation names. Credentials are read from their Secret here, by
  * the process that uploads, and go only to the storage SDK: never to a log, an Event or status.
+ * The S3 and GCS adapters are imported when first opened: their SDKs (~1 MB bundled) would cost
+ * every kubectl etcd command that never touches a bucket (plugin/bundling.ts).
  */
 import { join } from 'node:path';
 import type { StorageLocation } from '../../generated/types.js';
 import { UsageError } from '../errors.js';
 import { Secrets, type KubeReader } from '../kube/index.js';
-import { createGcsStore } from './gcs-store.js';
-import { createS3Store, type S3Credentials } from './s3-store.js';
+import type { S3Credentials } from './s3-store.js';
 import type { SnapshotStore } from './store.js';
 import { createVolumeStore } from './volume-store.js';
 
@@ -58,6 +59,7 @@ export async function openStore(location: StorageLocation, context: StoreContext
       }
       credentials = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
     }
+    const { createS3Store } = await import('./s3-store.js');
     return createS3Store({
       bucket,
       ...(prefix !== undefined ? { prefix } : {}),
@@ -88,6 +90,7 @@ export async function openStore(location: StorageLocation, context: StoreContext
       }
       credentials = parsed as Record<string, unknown>;
     }
+    const { createGcsStore } = await import('./gcs-store.js');
     return createGcsStore({
       bucket,
       ...(prefix !== undefined ? { prefix } : {}),

@@ -6,7 +6,7 @@
  * and refused credentials — and no Secret value in anything printed.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { manifestKey, type BackupManifest } from '../../lib/backup/index.js';
@@ -90,6 +90,10 @@ function manifestOf(snapshot: string): BackupManifest {
 
 let first: SnapshotReport;
 
+/** The V8 code caches the plugin wrote: one per lazily compiled part of it (plugin/bundling.ts). */
+const compiledParts = () =>
+  readdirSync(join(kubectl.env.KUBECACHEDIR!, 'kubectl-etcd')).filter((f) => f.endsWith('.v8'));
+
 await t.test('backup CLUSTER --to pvc:// follows the run to Succeeded and prints the snapshot', async (t) => {
   const r = await etcdPlugin('backup', 'demo', '--to', 'pvc://snapshots', '-o', 'json');
   t.equal(r.code, 0, r.stderr);
@@ -164,9 +168,11 @@ await t.test('an S3 backup is taken with the Secret’s keys', async (t) => {
 await t.test(
   'backup list shows each backup’s snapshot; the S3 store is read, the volume is not',
   async (t) => {
+    t.equal(compiledParts().length, 1, 'so far the core alone: no command read a bucket');
     const r = await etcdPlugin('backup', 'list', 'demo', '-o', 'json');
     t.equal(r.code, 0, r.stderr);
     t.equal(r.stderr, '', 'no warning: the volume is known not to be readable from here');
+    t.equal(compiledParts().length, 2, 'reading the S3 store compiled the S3 part, once');
     const list = JSON.parse(r.stdout) as BackupList;
     t.equal(list.backups.length, 3);
     const byStore = (location: string) => list.backups.filter((b) => b.store.location === location);
