@@ -1,7 +1,9 @@
 /**
  * What an etcd snapshot holds, read from its bolt database the way `etcdutl snapshot status` does:
  * the CRC-32C hash over every bucket's name, keys and values (etcdutl's HASH), the store's latest
- * revision, the number of live keys, the database size and the storage version.
+ * revision, the number of live keys, the database size and the storage version. etcd's tools count
+ * TOTAL KEYS two ways: etcdutl 3.6 the live keys of the keyspace, etcdutl 3.5 and etcdctl 3.4 every
+ * key of every bucket (revisions, tombstones, members, meta); both counts are here.
  *
  * bbolt's layout (go.etcd.io/bbolt, little-endian): page N starts at N × pageSize with a 16-byte
  * header {id u64, flags u16, count u16, overflow u32}; pages 0 and 1 are meta pages {magic,
@@ -11,7 +13,7 @@
  * flagged as a bucket holds {root pgid, sequence}, and root 0 means the bucket's page follows inline.
  */
 import { open } from 'node:fs/promises';
-import * as CRC32C from 'crc-32/crc32c.js';
+import CRC32C from 'crc-32/crc32c.js';
 import { SnapshotIntegrityError } from '../lib/errors.js';
 
 export interface SnapshotContent {
@@ -19,8 +21,10 @@ export interface SnapshotContent {
   hash: number;
   /** The main revision of the newest key-value. */
   revision: number;
-  /** Keys whose latest revision is not a deletion. */
+  /** Keys whose latest revision is not a deletion: etcdutl 3.6's TOTAL KEYS. */
   totalKeys: number;
+  /** Every key of every bucket: TOTAL KEYS of etcdutl 3.5 and etcdctl 3.4. */
+  bucketKeys: number;
   /** The database's size: its high-water page times the page size. */
   totalSize: number;
   /** The storage version etcd 3.6 records; absent before. */
@@ -50,6 +54,7 @@ export function snapshotContent(db: Buffer): SnapshotContent {
   const reader = new BoltReader(db);
   let hash = 0;
   let revision = 0;
+  let bucketKeys = 0;
   const live = new Set<string>();
   let storageVersion: string | undefined;
   for (const { key: name, bucket } of reader.entries(reader.rootPage())) {
@@ -58,6 +63,7 @@ export function snapshotContent(db: Buffer): SnapshotContent {
     const isKeyBucket = name.toString() === 'key';
     for (const { key, value } of reader.entries(bucket)) {
       if (value === undefined) continue;
+      bucketKeys++;
       hash = CRC32C.buf(value, CRC32C.buf(key, hash));
       if (isKeyBucket && key.length >= 17) {
         revision = Number(key.readBigUInt64BE(0));
@@ -74,6 +80,7 @@ export function snapshotContent(db: Buffer): SnapshotContent {
     hash: hash >>> 0,
     revision,
     totalKeys: live.size,
+    bucketKeys,
     totalSize: reader.totalSize,
     ...(storageVersion ? { storageVersion } : {}),
   };
