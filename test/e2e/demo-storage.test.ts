@@ -5,7 +5,7 @@
  * written before the backup. Ctrl-C then stops everything: the demo's directory, its etcd members
  * and its storage servers are gone.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,30 +13,16 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import t from 'tap';
 import { etcdClient } from '../helpers/etcd-client.js';
+import { descendants, startScript, stillRunning } from '../helpers/processes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
 // A 3-member cluster, two backups and a 3-member restore, one after another.
 t.setTimeout(600_000);
 
-const demo = spawn(process.execPath, ['--import', 'tsx', 'sandbox/demo.ts', '--with-storage'], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let stdout = '';
-let stderr = '';
-demo.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-demo.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
-t.teardown(() => {
-  if (demo.exitCode === null) demo.kill('SIGKILL');
-});
-
-const up = await new Promise<boolean>((resolve) => {
-  demo.stdout.on('data', () => stdout.includes('Press Ctrl-C to stop.') && resolve(true));
-  demo.once('exit', () => resolve(false));
-});
-if (!up) throw new Error(`the demo exited ${demo.exitCode}: ${stderr}`);
+const demo = startScript(t, 'sandbox/demo.ts', ['--with-storage']);
+await demo.printed('Press Ctrl-C to stop.');
+const stdout = demo.stdout();
 const kubeconfig = /^kubeconfig: (\S+)$/m.exec(stdout)![1]!;
 const storageLine = /^ {2}S3 at (http:\/\/\S+), GCS at (http:\/\/\S+)$/m.exec(stdout);
 const block = stdout.split('(from this directory, after npm run build):\n')[1] ?? '';
@@ -94,8 +80,7 @@ await t.test('the printed commands back up, list and restore, as printed', async
 });
 
 await t.test('Ctrl-C stops everything and leaves nothing', async (t) => {
-  // tsx's esbuild service is the loader's, and ends on its own once its parent has gone.
-  const started = (await descendants(demo.pid!)).filter((p) => !p.args.includes('esbuild --service'));
+  const started = await descendants(demo.child.pid!);
   t.ok(
     started.some((p) => p.args.includes('versitygw')),
     'the S3 server ran under the demo',
@@ -104,47 +89,9 @@ await t.test('Ctrl-C stops everything and leaves nothing', async (t) => {
     started.some((p) => /\betcd --/.test(p.args)),
     'and etcd members',
   );
-  demo.kill('SIGINT');
-  t.equal(await exited, 0, stderr);
-  t.match(stdout, /stopped; nothing left behind\.\n$/);
+  demo.child.kill('SIGINT');
+  t.equal(await demo.exited, 0, demo.stderr());
+  t.match(demo.stdout(), /stopped; nothing left behind\.\n$/);
   t.notOk(existsSync(dirname(kubeconfig)), 'the demo directory is gone');
-  const alive = new Set((await processes()).map((p) => p.pid));
-  t.same(
-    started.filter((p) => alive.has(p.pid)).map((p) => p.args),
-    [],
-    'none of its etcd members and storage servers runs on',
-  );
+  t.same(await stillRunning(started), [], 'none of its etcd members and storage servers runs on');
 });
-
-interface Process {
-  pid: number;
-  ppid: number;
-  args: string;
-}
-
-async function processes(): Promise<Process[]> {
-  const { stdout } = await run('ps', ['-eo', 'pid=,ppid=,args=']);
-  return stdout
-    .split('\n')
-    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-    .filter((m) => m !== null)
-    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
-}
-
-/** Every process under `pid`, children of children included. */
-async function descendants(pid: number): Promise<Process[]> {
-  const all = await processes();
-  const found: Process[] = [];
-  const parents = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of all) {
-      if (parents.has(p.ppid) && !parents.has(p.pid)) {
-        parents.add(p.pid);
-        found.push(p);
-        grew = true;
-      }
-    }
-  }
-  return found;
-}
