@@ -68,7 +68,8 @@ watches. Logs are JSON lines on stdout. SIGTERM finishes the reconciles in fligh
 leader-election lease, and exits 0.
 
 $0 restore-member --help: the restore agent the operator runs in the init containers of a cluster
-created from a backup.`;
+created from a backup. $0 await-peers --help: the wait in the init container of a member that joins
+a TLS cluster.`;
 
 const EPILOGUE = `Every flag can also be set through the environment: ETCD_OPERATOR_ and the flag name in
 upper case with _ for - (ETCD_OPERATOR_LEADER_ELECT=true, ETCD_OPERATOR_NAMESPACES=a,b). A flag on

@@ -12,6 +12,7 @@ import { controllers as registered, type ControllerFactory } from './controllers
 import { boundPort, closeServers, metricsRoute, probe, serveEndpoints, type Endpoint } from './http.js';
 import { resolveKubeConfig } from './kubeconfig.js';
 import { jsonLogger, reportFailure } from './logging.js';
+import { AWAIT_PEERS, runAwaitPeers } from './await-peers.js';
 import { RESTORE_MEMBER, runRestoreMember } from './restore-member.js';
 import { buildOperator, COMPONENT } from './operator.js';
 
@@ -21,8 +22,9 @@ export interface RunOptions {
 }
 
 export async function run(argv: string[], options: RunOptions = {}): Promise<number> {
-  // The one subcommand: the restore agent of a restored cluster's init containers.
+  // The agents of the members' init containers: a restored member's data, a joining member's wait.
   if (argv[0] === RESTORE_MEMBER) return runRestoreMember(argv.slice(1));
+  if (argv[0] === AWAIT_PEERS) return runAwaitPeers(argv.slice(1));
   let config: OperatorConfig | undefined;
   try {
     config = await parseConfig(argv, (text) => process.stdout.write(`${text}\n`));

@@ -145,7 +145,7 @@ export function plan(observed: Observed, config: PlanConfig): Plan {
     core = waitForSecrets(tls.missingProvided);
   } else {
     const from = restore?.members;
-    core = planBootstrap(observed, names, from && { from, image: config.agentImage ?? DEFAULT_AGENT_IMAGE });
+    core = planBootstrap(observed, names, from && { from, image: agentImage(config) });
   }
   const renewIn = tls.nextRenewal
     ? Math.max(0, tls.nextRenewal.getTime() - observed.now.getTime())
@@ -294,6 +294,10 @@ function planBootstrap(o: Observed, names: ClusterNames, restore?: MemberRestore
   };
 }
 
+function agentImage(config: PlanConfig): string {
+  return config.agentImage ?? DEFAULT_AGENT_IMAGE;
+}
+
 /** The claim (when persistent and absent) and pod (when absent) for a member. */
 function memberResources(
   o: Observed,
@@ -302,6 +306,7 @@ function memberResources(
   start: MemberStart,
   reason: 'Bootstrap' | 'Join' | 'Restore',
   restore?: MemberRestore,
+  agentImage?: string,
 ): ResourceChange[] {
   const out: ResourceChange[] = [];
   const persistent = o.cluster.spec.storage.type === 'PersistentVolumeClaim';
@@ -311,8 +316,19 @@ function memberResources(
       claim: memberClaim(o.cluster, names, member, start.state === 'new' ? start.initialCluster : undefined),
     });
   }
-  if (!o.pods.has(member))
-    out.push({ kind: 'CreatePod', pod: memberPod(o.cluster, names, member, start, restore), reason });
+  if (!o.pods.has(member)) {
+    // Only a member without data waits for the others to accept it: members restarted over their
+    // data would all wait for each other after a full outage.
+    const pod = memberPod(
+      o.cluster,
+      names,
+      member,
+      start,
+      restore,
+      reason === 'Join' ? agentImage : undefined,
+    );
+    out.push({ kind: 'CreatePod', pod, reason });
+  }
   return out;
 }
 
@@ -353,7 +369,17 @@ function planRunning(
   const resources: ResourceChange[] = [];
   for (const m of members) {
     if (!dataLost(m))
-      resources.push(...memberResources(o, names, m.name, joinStart, m.started ? 'Restore' : 'Join'));
+      resources.push(
+        ...memberResources(
+          o,
+          names,
+          m.name,
+          joinStart,
+          m.started ? 'Restore' : 'Join',
+          undefined,
+          agentImage(config),
+        ),
+      );
     // etcd refuses to join with an --initial-cluster that differs from the membership; a member that
     // never started has no data, so its pod is simply made again with the current list.
     const pod = o.pods.get(m.name);
@@ -507,7 +533,7 @@ function chooseMembershipChange(
         kind: 'AddLearner',
         member: next,
         peerURL: peerURL(names, next, tls),
-        then: memberResources(o, names, next, start, 'Join'),
+        then: memberResources(o, names, next, start, 'Join', undefined, agentImage(c.config)),
       },
     };
   }

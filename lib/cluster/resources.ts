@@ -132,12 +132,18 @@ export interface MemberRestore {
   image: string;
 }
 
+/**
+ * A member's pod. `agentImage` (this project's) gives a member that joins a running TLS cluster an
+ * init container that waits until the members accept its peer certificate
+ * (lib/etcd/peer-acceptance.ts): without it, its etcd exits and is restarted with a back-off.
+ */
 export function memberPod(
   cluster: EtcdCluster,
   names: ClusterNames,
   member: string,
   start: MemberStart,
   restore?: MemberRestore,
+  agentImage?: string,
 ): Pod {
   const { spec } = cluster;
   const tls = spec.security.tls.enabled;
@@ -189,7 +195,9 @@ export function memberPod(
       subdomain: names.peerService,
       ...(restore
         ? { initContainers: [restoreContainer(cluster, names, member, start, restore, volumes)] }
-        : {}),
+        : tls && start.state === 'existing' && agentImage
+          ? { initContainers: [awaitPeersContainer(names, member, start, agentImage)] }
+          : {}),
       containers: [container],
       volumes,
       restartPolicy: 'Always',
@@ -319,6 +327,33 @@ function restoreContainer(
     args: Object.entries(args).map(([flag, value]) => `--${flag}=${value.replaceAll('$', '$$$$')}`),
     ...(env.length > 0 ? { env } : {}),
     volumeMounts: mounts,
+  };
+}
+
+/** `etcd-operator await-peers` against the other members of `start`, with the member's peer certificate. */
+function awaitPeersContainer(
+  names: ClusterNames,
+  member: string,
+  start: MemberStart,
+  image: string,
+): Wire<V1Container> {
+  const peers = start.initialCluster
+    .split(',')
+    .map((pair) => pair.split('='))
+    .filter(([name]) => name !== member)
+    .map(([, url]) => url);
+  const pki = `${PKI_DIR}/peer`;
+  return {
+    name: 'await-peers',
+    image,
+    command: ['/usr/local/bin/etcd-operator', 'await-peers'],
+    args: [
+      `--peers=${peers.join(',')}`,
+      `--cert=${pki}/tls.crt`,
+      `--key=${pki}/tls.key`,
+      `--ca=${pki}/ca.crt`,
+    ],
+    volumeMounts: [{ name: 'peer-tls', mountPath: pki, readOnly: true }],
   };
 }
 

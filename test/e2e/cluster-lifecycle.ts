@@ -28,6 +28,25 @@ export async function lifecycleScenario(t: Test, version: string): Promise<void>
   await eventually('the writer to get going', async () =>
     writer.acknowledged.length > 20 ? true : undefined,
   );
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${i}`);
+  /** Container restarts (init containers too) of each of the cluster's pods. */
+  const podRestarts = async () => {
+    const pods = await client.list(Pods, {
+      namespace: NS,
+      labelSelector: { matchLabels: { 'etcd.io/cluster': NAME } },
+    });
+    return Object.fromEntries(
+      pods.items
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) => [
+          p.metadata?.name ?? '',
+          [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])].reduce(
+            (sum, c) => sum + c.restartCount,
+            0,
+          ),
+        ]),
+    );
+  };
   const ids = (c: typeof cluster) => Object.fromEntries((c.status?.members ?? []).map((m) => [m.name, m.id]));
   const leaderOf = (c: typeof cluster) => c.status?.members?.find((m) => m.isLeader)?.name ?? '';
   const followerOf = (c: typeof cluster) => c.status?.members?.find((m) => !m.isLeader)?.name ?? '';
@@ -46,6 +65,20 @@ export async function lifecycleScenario(t: Test, version: string): Promise<void>
       reasons.includes('MemberAdded') && reasons.includes('MemberPromoted'),
       'each member joined as a learner, then was promoted',
     );
+    t.same(await podRestarts(), Object.fromEntries(names(5).map((m) => [m, 0])), 'no container restarted');
+    t.same(
+      events.items.filter((e) => e.reason === 'BackOff').map((e) => e.message),
+      [],
+      'no back-off: no new member crashed before it joined',
+    );
+    for (const m of ['lc-3', 'lc-4']) {
+      const pod = await client.get(Pods, { namespace: NS, name: m });
+      t.match(
+        pod.status?.initContainerStatuses,
+        [{ name: 'await-peers', state: { terminated: { exitCode: 0 } } }],
+        `${m} waited for the members to accept its peer certificate, then its etcd started once`,
+      );
+    }
   });
 
   await t.test('scale 5 → 3', async (t) => {
@@ -56,6 +89,7 @@ export async function lifecycleScenario(t: Test, version: string): Promise<void>
       ['lc-0', 'lc-1', 'lc-2'],
       'the members added last were removed',
     );
+    t.same(await podRestarts(), Object.fromEntries(names(3).map((m) => [m, 0])), 'no container restarted');
   });
 
   await t.test("a follower's pod deleted comes back with the same identity", async (t) => {

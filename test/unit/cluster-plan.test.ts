@@ -4,7 +4,12 @@ import { parseEtcdCluster, type EtcdCluster, type EtcdClusterStatus } from '../.
 import { clusterNames, peerURL } from '../../lib/cluster/naming.js';
 import type { EtcdMember, EtcdView, Observed } from '../../lib/cluster/observed.js';
 import { plan, REQUEUE, type Plan } from '../../lib/cluster/plan.js';
-import { initialClusterFlag, memberClaim, memberPod } from '../../lib/cluster/resources.js';
+import {
+  DEFAULT_AGENT_IMAGE,
+  initialClusterFlag,
+  memberClaim,
+  memberPod,
+} from '../../lib/cluster/resources.js';
 import { observedCluster } from '../helpers/observed.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
@@ -153,6 +158,11 @@ t.test('scale up adds one learner at a time and creates its pod to join the runn
   if (pod?.kind !== 'CreatePod') throw new Error('no pod for the learner');
   t.equal(argOf(pod.pod, 'initial-cluster-state'), 'existing');
   t.match(argOf(pod.pod, 'initial-cluster'), /demo-3=https:\/\/demo-3\.demo\.ns\.svc:2380$/);
+  t.match(
+    pod.pod.spec?.initContainers,
+    [{ name: 'await-peers', image: DEFAULT_AGENT_IMAGE }],
+    'it waits for the members to accept its peer certificate',
+  );
   t.same(
     p.membership.then.map((r) => r.kind),
     ['CreateClaim', 'CreatePod'],
@@ -249,6 +259,10 @@ t.test('a deleted pod is recreated with the same identity over its claim', async
   if (pod.kind !== 'CreatePod') throw new Error('unreachable');
   t.equal(pod.reason, 'Restore');
   t.equal(argOf(pod.pod, 'initial-cluster-state'), 'existing', 'never new after the bootstrap');
+  t.notOk(
+    pod.pod.spec?.initContainers,
+    'a member over its data does not wait for the others: after a full outage they would wait for each other',
+  );
 });
 
 t.test('a member whose data is gone is removed, then replaced by a new learner', async (t) => {

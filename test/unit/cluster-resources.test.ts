@@ -76,6 +76,43 @@ t.test('etcd flags with TLS off, typed options, extra args and etcd 3.4', async 
   t.equal(f.logger, 'zap', '3.4 needs the structured logger asked for');
 });
 
+t.test(
+  'a member joining a TLS cluster first waits for the members to accept its peer certificate',
+  async (t) => {
+    const join = {
+      initialCluster: ['demo-0', 'demo-1', 'demo-3']
+        .map((m) => `${m}=https://${m}.demo.ns.svc:2380`)
+        .join(','),
+      state: 'existing' as const,
+    };
+    const pod = memberPod(cluster(), names, 'demo-3', join, undefined, 'agent:1');
+    t.same(pod.spec?.initContainers, [
+      {
+        name: 'await-peers',
+        image: 'agent:1',
+        command: ['/usr/local/bin/etcd-operator', 'await-peers'],
+        args: [
+          '--peers=https://demo-0.demo.ns.svc:2380,https://demo-1.demo.ns.svc:2380',
+          '--cert=/etc/etcd/pki/peer/tls.crt',
+          '--key=/etc/etcd/pki/peer/tls.key',
+          '--ca=/etc/etcd/pki/peer/ca.crt',
+        ],
+        volumeMounts: [{ name: 'peer-tls', mountPath: '/etc/etcd/pki/peer', readOnly: true }],
+      },
+    ]);
+    t.notOk(
+      memberPod(cluster(), names, 'demo-0', start, undefined, 'agent:1').spec?.initContainers,
+      'not a first member',
+    );
+    const plain = cluster({ security: { tls: { enabled: false } } });
+    t.notOk(
+      memberPod(plain, names, 'demo-3', join, undefined, 'agent:1').spec?.initContainers,
+      'not without TLS',
+    );
+    t.notOk(memberPod(cluster(), names, 'demo-3', join).spec?.initContainers, 'not without the agent image');
+  },
+);
+
 t.test('a member pod', async (t) => {
   const pod = memberPod(
     cluster({ pod: { labels: { team: 'db' }, priorityClassName: 'high' } }),
