@@ -6,10 +6,9 @@
  * one per second of waiting. Exit codes: 0 accepted, 1 failed or interrupted, 3 usage error.
  */
 import { readFile } from 'node:fs/promises';
-import yargs from 'yargs';
 import { awaitPeerAcceptance } from '../lib/etcd/peer-acceptance.js';
 import { UsageError } from '../lib/errors.js';
-import { VERSION } from '../lib/version.js';
+import { parseAgentArgs } from './agent-args.js';
 import { jsonLogger, reportFailure } from './logging.js';
 
 export const AWAIT_PEERS = 'await-peers';
@@ -22,36 +21,19 @@ operator as an init container of a member that joins a TLS cluster.`;
 const ROUNDS_PER_LOG = 4;
 
 export async function runAwaitPeers(argv: string[]): Promise<number> {
-  let printed = false;
   let args;
   try {
     const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
-    args = await yargs(argv)
-      .scriptName('etcd-operator')
-      .usage(USAGE)
-      .options({
-        peers: required('The peer URLs of the running members, comma-separated'),
-        cert: required("The member's peer certificate (PEM)"),
-        key: required('Its private key (PEM)'),
-        ca: required('The peer CA (PEM)'),
-      })
-      .strict()
-      .version(VERSION)
-      .help()
-      .exitProcess(false)
-      .fail((message, err) => {
-        throw err ?? new UsageError(message);
-      })
-      .parseAsync(argv, {}, (_err, _argv, output) => {
-        if (output) {
-          printed = true;
-          process.stdout.write(`${output}\n`);
-        }
-      });
+    args = await parseAgentArgs(argv, USAGE, {
+      peers: required('The peer URLs of the running members, comma-separated'),
+      cert: required("The member's peer certificate (PEM)"),
+      key: required('Its private key (PEM)'),
+      ca: required('The peer CA (PEM)'),
+    });
   } catch (err) {
     return reportFailure(err);
   }
-  if (printed) return 0;
+  if (!args) return 0;
   const peers = args.peers.split(',').filter(Boolean);
   if (peers.length === 0) return reportFailure(new UsageError('--peers names no peer'));
   const logger = jsonLogger(`etcd-operator ${AWAIT_PEERS}`);

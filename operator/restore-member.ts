@@ -7,14 +7,13 @@
  * the etcdutl of the cluster's minor from PATH (etcdutl-3.5, …). Logs are JSON lines on stdout.
  * Exit codes: 0 done, 1 failed, 3 usage error.
  */
-import yargs from 'yargs';
 import type { StorageLocation } from '../lib/api/index.js';
 import { claimsUnder } from '../lib/backup/stores.js';
 import { searchPath } from '../lib/backup/etcd-tools.js';
 import { credentialsFromEnvironment } from '../lib/backup/restore-credentials.js';
 import { restoreMember, type MemberRestoreRequest } from '../lib/backup/restore-member.js';
 import { UsageError } from '../lib/errors.js';
-import { VERSION } from '../lib/version.js';
+import { parseAgentArgs } from './agent-args.js';
 import { jsonLogger, reportFailure } from './logging.js';
 
 export const RESTORE_MEMBER = 'restore-member';
@@ -29,12 +28,11 @@ async function parseRequest(
   argv: string[],
   print: (text: string) => void,
 ): Promise<{ request: MemberRestoreRequest; claimRoot?: string } | undefined> {
-  let printed = false;
   const required = (describe: string) => ({ type: 'string', demandOption: true, describe }) as const;
-  const args = await yargs(argv)
-    .scriptName('etcd-operator')
-    .usage(USAGE)
-    .options({
+  const args = await parseAgentArgs(
+    argv,
+    USAGE,
+    {
       'data-dir': required("The member's etcd --data-dir; must not hold a member yet"),
       name: required("The member's name"),
       'initial-cluster': required('The initial cluster, name=peerURL,… as etcd takes it'),
@@ -50,21 +48,10 @@ async function parseRequest(
         type: 'string',
         describe: 'Where a volume location’s claim is mounted, as <dir>/<namespace>/<claimName>',
       },
-    })
-    .strict()
-    .version(VERSION)
-    .help()
-    .exitProcess(false)
-    .fail((message, err) => {
-      throw err ?? new UsageError(message);
-    })
-    .parseAsync(argv, {}, (_err, _argv, output) => {
-      if (output) {
-        printed = true;
-        print(output);
-      }
-    });
-  if (printed) return undefined;
+    },
+    print,
+  );
+  if (!args) return undefined;
   let storage: StorageLocation;
   try {
     storage = JSON.parse(args.storage) as StorageLocation;
