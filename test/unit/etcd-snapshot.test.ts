@@ -7,6 +7,7 @@ import { InterruptedError, SnapshotIntegrityError } from '../../lib/errors.js';
 import {
   inspectSnapshot,
   saveSnapshot,
+  streamSnapshot,
   type EndpointStatus,
   type EtcdAdmin,
   type SnapshotChunk,
@@ -54,6 +55,41 @@ t.test('a good stream is written whole, with its digest', async (t) => {
   });
   t.same(readdirSync(dir), ['s.db']);
 });
+
+t.test(
+  'etcd’s 32 KiB messages are handed on in blocks of 1 MiB, the last one after the trailer check',
+  async (t) => {
+    const db = Buffer.alloc(2.5 * 1024 * 1024 + 4096);
+    for (let i = 0; i < db.length; i++) db[i] = i % 251;
+    const digest = createHash('sha256').update(db).digest();
+    const stream = await streamSnapshot(
+      fakeAdmin(() => from(messages(db, digest, 32 * 1024))),
+      'e',
+    );
+    const sizes: number[] = [];
+    const blocks: Buffer[] = [];
+    for await (const block of stream.bytes) {
+      sizes.push(block.length);
+      blocks.push(block);
+    }
+    t.same(sizes, [1 << 20, 1 << 20, db.length + 32 - 2 * (1 << 20)], 'two full blocks, then the rest');
+    t.same(Buffer.concat(blocks), Buffer.concat([db, digest]), 'the bytes, in order');
+    const wrong = Buffer.from(digest);
+    wrong[0] = wrong[0]! ^ 1;
+    const bad = await streamSnapshot(
+      fakeAdmin(() => from(messages(db, wrong, 32 * 1024))),
+      'e',
+    );
+    const handed: number[] = [];
+    await t.rejects(
+      (async () => {
+        for await (const block of bad.bytes) handed.push(block.length);
+      })(),
+      SnapshotIntegrityError,
+    );
+    t.same(handed, [1 << 20, 1 << 20], 'a bad trailer: the last block, which holds it, is never handed on');
+  },
+);
 
 t.test('a stream that fails its checks leaves nothing behind', async (t) => {
   const wrong = Buffer.from(DIGEST);
