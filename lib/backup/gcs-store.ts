@@ -32,9 +32,9 @@ export interface GcsStoreOptions {
   maxRetries?: number;
 }
 
-/** Fields of a service-account key that must never reach a message. */
 /** The chunk of a resumable upload held in memory (GCS wants a multiple of 256 KiB). */
 const CHUNK_SIZE = 8 * 1024 * 1024;
+/** Fields of a service-account key that must never reach a message. */
 const SECRET_FIELDS = ['private_key', 'private_key_id', 'client_secret', 'refresh_token'];
 
 export function createGcsStore(options: GcsStoreOptions): SnapshotStore {
