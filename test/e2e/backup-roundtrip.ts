@@ -13,21 +13,13 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { bundle } from '../../hack/bundle.js';
 import type { EtcdBackup, EtcdCluster, StorageLocation } from '../../lib/api/index.js';
-import {
-  EtcdBackups,
-  EtcdClusters,
-  Events,
-  KubeClient,
-  PersistentVolumeClaims,
-  Pods,
-  Secrets,
-} from '../../lib/kube/index.js';
+import { EtcdBackups, EtcdClusters, Events, KubeClient, Pods, Secrets } from '../../lib/kube/index.js';
 import { linkVersionedEtcdBinaries } from '../../sandbox/binaries.js';
 import { etcdImages, hostImages, projectImages } from '../../sandbox/runtime/index.js';
 import type { SandboxOptions } from '../../sandbox/index.js';
 import type { TargetSandbox } from '../helpers/apiserver-target.js';
 import { fillKeyspace } from '../helpers/backup-source.js';
-import { converged, createCluster } from '../helpers/cluster.js';
+import { converged, createClaim, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { eventually } from '../helpers/sandbox.js';
@@ -78,12 +70,7 @@ export async function roundTripScenario(t: Test, sandbox: TargetSandbox, version
   t.teardown(() => client.close());
 
   await createCluster(client, NS, 'source', { size: 3, version: `${version}.0` });
-  await client.create(PersistentVolumeClaims, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: 'backups', namespace: NS },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
+  await createClaim(client, NS, 'backups');
   await client.create(Secrets, s3CredentialsSecret(s3, NS, 's3-credentials'));
   await timed('source to converge', () => converged(client, NS, 'source', 3));
 

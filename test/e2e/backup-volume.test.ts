@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import type { EtcdBackup } from '../../lib/api/index.js';
 import { manifestKey, snapshotKey, type BackupManifest } from '../../lib/backup/index.js';
-import { EtcdBackups, Events, KubeClient, PersistentVolumeClaims, type Event } from '../../lib/kube/index.js';
+import { EtcdBackups, Events, KubeClient, type Event } from '../../lib/kube/index.js';
 import { findEtcd } from '../../sandbox/binaries.js';
-import { converged, createCluster } from '../helpers/cluster.js';
+import { converged, createClaim, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { JumpClock } from '../helpers/jump-clock.js';
 import { startOperator } from '../helpers/operator.js';
@@ -31,12 +31,7 @@ const client = new KubeClient(sandbox.kubeConfig);
 t.teardown(() => client.close());
 
 await createCluster(client, NS, 'demo', { size: 3, version: '3.5.9' });
-await client.create(PersistentVolumeClaims, {
-  apiVersion: 'v1',
-  kind: 'PersistentVolumeClaim',
-  metadata: { name: 'snapshots', namespace: NS },
-  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-});
+await createClaim(client, NS, 'snapshots');
 await converged(client, NS, 'demo', 3);
 const volume = await eventually('the claim to be bound', async () => claimDir(NS, 'snapshots'));
 

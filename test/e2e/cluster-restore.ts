@@ -19,17 +19,10 @@ import type { EtcdCluster } from '../../lib/api/index.js';
 import { manifestKey } from '../../lib/backup/manifest.js';
 import { createVolumeStore } from '../../lib/backup/volume-store.js';
 import { createEtcdClusterController } from '../../lib/cluster/index.js';
-import {
-  EtcdClusters,
-  Events,
-  KubeClient,
-  Namespaces,
-  PersistentVolumeClaims,
-  Pods,
-  type Event,
-} from '../../lib/kube/index.js';
+import { EtcdClusters, Events, KubeClient, Namespaces, Pods, type Event } from '../../lib/kube/index.js';
 import type { ControllerFactory } from '../../operator/controllers.js';
 import { etcdImages, hostImages, projectImages } from '../../sandbox/runtime/index.js';
+import { createClaim } from '../helpers/cluster.js';
 import { fillKeyspace, startSourceEtcd, writeBackup } from '../helpers/backup-source.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
@@ -82,12 +75,7 @@ export async function restoreScenario(t: Test, version: string): Promise<void> {
 
   for (const namespace of [NS, BAD_NS]) {
     await client.create(Namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
-    await client.create(PersistentVolumeClaims, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'backups', namespace },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-    });
+    await createClaim(client, namespace, 'backups');
   }
   const volume = await eventually('the backup claim to be bound', async () => claimDir(NS, 'backups'));
   const store = createVolumeStore({ root: volume, description: 'volume backups:/' });

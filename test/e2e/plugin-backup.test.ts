@@ -10,17 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { manifestKey, type BackupManifest } from '../../lib/backup/index.js';
-import {
-  EtcdBackups,
-  EtcdClusters,
-  KubeClient,
-  Namespaces,
-  PersistentVolumeClaims,
-  Secrets,
-} from '../../lib/kube/index.js';
+import { EtcdBackups, EtcdClusters, KubeClient, Namespaces, Secrets } from '../../lib/kube/index.js';
 import { EXIT } from '../../plugin/exit-codes.js';
 import type { BackupList, SnapshotReport } from '../../plugin/reports/backup.js';
-import { converged, createCluster } from '../helpers/cluster.js';
+import { converged, createClaim, createCluster } from '../helpers/cluster.js';
 import { etcdClient } from '../helpers/etcd-client.js';
 import { startOperator } from '../helpers/operator.js';
 import { buildPlugin, kubectlEtcd, type PluginResult } from '../helpers/plugin.js';
@@ -42,12 +35,7 @@ const client = new KubeClient(sandbox.kubeConfig);
 t.teardown(() => client.close());
 
 await createCluster(client, NS, 'demo', { size: 1, version: '3.5.9' });
-await client.create(PersistentVolumeClaims, {
-  apiVersion: 'v1',
-  kind: 'PersistentVolumeClaim',
-  metadata: { name: 'snapshots', namespace: NS },
-  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-});
+await createClaim(client, NS, 'snapshots');
 const BAD_SECRET = 'not-the-secret-key-0123456789';
 for (const [name, secretAccessKey] of [
   ['s3-credentials', s3.secretAccessKey],

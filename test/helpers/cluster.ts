@@ -1,13 +1,13 @@
 /**
- * End-to-end helpers for EtcdClusters: create one, wait until it matches its spec, and a writer that
- * writes a key every 10 ms and remembers every write etcd acknowledged.
+ * End-to-end helpers for EtcdClusters: create one, wait until it matches its spec, a writer that
+ * writes a key every 10 ms and remembers every write etcd acknowledged, and a claim for backups.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Etcd3 } from 'etcd3';
 import type { EtcdCluster } from '../../lib/api/index.js';
 import type { KubeClient } from '../../lib/kube/index.js';
-import { EtcdClusters, Namespaces, Pods } from '../../lib/kube/index.js';
+import { EtcdClusters, Namespaces, PersistentVolumeClaims, Pods } from '../../lib/kube/index.js';
 import { etcdClient } from './etcd-client.js';
 import { eventually } from './sandbox.js';
 
@@ -30,6 +30,16 @@ export async function createCluster(
     metadata: { name, namespace },
     spec,
   } as unknown as EtcdCluster);
+}
+
+/** A 1Gi ReadWriteOnce claim, such as a volume backup stores in. */
+export async function createClaim(client: KubeClient, namespace: string, name: string): Promise<void> {
+  await client.create(PersistentVolumeClaims, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
 }
 
 /**
